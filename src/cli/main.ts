@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// The vfio-migrate command line: parses, calls the library, renders. One file per command.
+import process from 'node:process';
+import { UsageError } from '../errors.ts';
+import { type CliIo, type Command, describeError, toJson } from './command.ts';
+import { fsmCommand } from './fsm-command.ts';
+
+const commands: Command[] = [fsmCommand];
+
+const VERSION = '0.1.0';
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'usage: vfio-migrate COMMAND [options]',
+    '',
+    'VFIO device migration (Linux migration protocol v2): state machine, devices, save/load/inspect.',
+    '',
+    'commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    "Run 'vfio-migrate help COMMAND' for a command's options. Most commands take --json.",
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves with the exit code. Exported for tests. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    const cmd = topic ? commands.find((c) => c.name === topic) : undefined;
+    if (topic && !cmd) {
+      io.err(`vfio-migrate: unknown command ${JSON.stringify(topic)}\n\n${overview()}`);
+      return 2;
+    }
+    io.out(cmd ? `${cmd.usage}\n` : overview());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out(`${VERSION}\n`);
+    return 0;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    io.err(`vfio-migrate: unknown command ${JSON.stringify(name)}\n\n${overview()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(`${cmd.usage}\n`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (err) {
+    const { report, exitCode } = describeError(err);
+    if (rest.includes('--json')) io.out(`${toJson({ ok: false, error: report })}\n`);
+    io.err(`vfio-migrate ${name}: ${report.code}: ${report.message}\n`);
+    if (err instanceof UsageError) io.err(`\n${cmd.usage}\n`);
+    else if (report.code === 'VFM_INTERNAL' && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
+    return exitCode;
+  }
+}
+
+function processIo(): CliIo {
+  const controller = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+  }
+  return {
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    errIsTTY: Boolean(process.stderr.isTTY),
+    env: process.env,
+    signal: controller.signal,
+  };
+}
+
+const isMain = (() => {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    const url = new URL(import.meta.url);
+    const real = (p: string) => p.replace(/\.(ts|js)$/, '');
+    return real(decodeURIComponent(url.pathname)).endsWith(real(entry).replace(/^.*?(src|dist)\//, '$1/'));
+  } catch {
+    return false;
+  }
+})();
+
+if (isMain) {
+  runCli(process.argv.slice(2), processIo()).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`vfio-migrate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}
