@@ -25,7 +25,7 @@ function renderTable(flags: number): string {
   const table = transitionTable(flags);
   const rows: string[][] = [['FROM \\ TO', ...ALL_STATES.map(stateName)]];
   for (const from of ALL_STATES) {
-    const row = [stateName(from)];
+    const row: string[] = [stateName(from)];
     for (const to of ALL_STATES) {
       const p = table.paths[`${stateName(from)}>${stateName(to)}`];
       row.push(p === null || p === undefined ? '-' : p.length === 0 ? '=' : p.map(abbrev).join(' '));

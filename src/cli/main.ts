@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The vfio-migrate command line: parses, calls the library, renders. One file per command.
+import { realpathSync } from 'node:fs';
 import process from 'node:process';
+import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
 import { type CliIo, type Command, describeError, toJson } from './command.ts';
 import { fsmCommand } from './fsm-command.ts';
@@ -76,26 +78,25 @@ function processIo(): CliIo {
   };
 }
 
-const isMain = (() => {
+function isMainModule(): boolean {
   const entry = process.argv[1];
   if (!entry) return false;
   try {
-    const url = new URL(import.meta.url);
-    const real = (p: string) => p.replace(/\.(ts|js)$/, '');
-    return real(decodeURIComponent(url.pathname)).endsWith(real(entry).replace(/^.*?(src|dist)\//, '$1/'));
+    // npm links bins through symlinks; compare real paths.
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
   } catch {
     return false;
   }
-})();
-
-if (isMain) {
-  runCli(process.argv.slice(2), processIo()).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      process.stderr.write(`vfio-migrate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 70;
-    },
-  );
 }
+
+/** Runs the CLI on this process's arguments, streams and signals, and sets the exit code. */
+export async function main(): Promise<void> {
+  try {
+    process.exitCode = await runCli(process.argv.slice(2), processIo());
+  } catch (err) {
+    process.stderr.write(`vfio-migrate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 70;
+  }
+}
+
+if (isMainModule()) await main();

@@ -48,7 +48,11 @@ export function parseState(input: string | number): DeviceState {
     throw new UnknownStateError(input);
   }
   const text = input.trim();
-  if (/^[0-9]+$/.test(text)) return parseState(Number(text));
+  if (/^[0-9]+$/.test(text)) {
+    const n = Number(text);
+    if (isDeviceState(n)) return n;
+    throw new UnknownStateError(input);
+  }
   const idx = NAMES.indexOf(text.toUpperCase().replaceAll('-', '_') as StateName);
   if (idx < 0) throw new UnknownStateError(input);
   return idx as DeviceState;
