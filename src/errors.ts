@@ -56,12 +56,7 @@ export class FlagsWithoutStopCopyError extends VfioMigrateError {
 
 // ---- state machine ---------------------------------------------------------------------------------------------
 
-export type RejectionReason =
-  | 'error-target'
-  | 'error-source'
-  | 'unsupported-target'
-  | 'unsupported-source'
-  | 'blocked';
+export type RejectionReason = 'error-target' | 'error-source' | 'unsupported-target' | 'unsupported-source' | 'blocked';
 
 /** The kernel would answer EINVAL (or, for blocked requests on old kernels, never answer): refused up front. */
 export class TransitionRejectedError extends VfioMigrateError {
@@ -163,3 +158,462 @@ export class MigrationUnsupportedError extends VfioMigrateError {
   override readonly code = 'VFM_MIGRATION_UNSUPPORTED';
   override name = 'MigrationUnsupportedError';
 }
+
+// ---- pipeline and transport ------------------------------------------------------------------------------------
+
+/** A transport spec (`-`, PATH, tcp://, unix:, tls://) or its options cannot be used. */
+export class TransportSpecError extends VfioMigrateError {
+  override readonly code = 'VFM_TRANSPORT_SPEC';
+  override name = 'TransportSpecError';
+}
+
+/** Connecting to the peer failed (refused, unreachable, or nobody listened before the connect timeout). */
+export class ConnectFailedError extends VfioMigrateError {
+  override readonly code = 'VFM_CONNECT_FAILED';
+  override name = 'ConnectFailedError';
+  readonly endpoint: string;
+  constructor(endpoint: string, message: string, options?: ErrorOptions) {
+    super(`cannot connect to ${endpoint}: ${message}`, options);
+    this.endpoint = endpoint;
+  }
+}
+
+/** Listening failed (address in use, permission), or no peer connected before the accept timeout. */
+export class ListenFailedError extends VfioMigrateError {
+  override readonly code = 'VFM_LISTEN_FAILED';
+  override name = 'ListenFailedError';
+  readonly endpoint: string;
+  constructor(endpoint: string, message: string, options?: ErrorOptions) {
+    super(`cannot listen on ${endpoint}: ${message}`, options);
+    this.endpoint = endpoint;
+  }
+}
+
+/** The connection broke (reset, closed by the peer mid-stream, or silent past the idle timeout). */
+export class ConnectionLostError extends VfioMigrateError {
+  override readonly code = 'VFM_CONNECTION_LOST';
+  override name = 'ConnectionLostError';
+  readonly endpoint: string;
+  /** Bytes moved over this connection before it broke. */
+  readonly bytes: number;
+  constructor(endpoint: string, bytes: number, message: string, options?: ErrorOptions) {
+    super(`connection ${endpoint} lost after ${bytes} bytes: ${message}`, options);
+    this.endpoint = endpoint;
+    this.bytes = bytes;
+  }
+}
+
+/** The TLS handshake failed: bad or untrusted certificate, wrong name, unknown PSK identity or key. */
+export class TlsHandshakeError extends VfioMigrateError {
+  override readonly code = 'VFM_TLS_HANDSHAKE';
+  override name = 'TlsHandshakeError';
+  readonly endpoint: string;
+  constructor(endpoint: string, message: string, options?: ErrorOptions) {
+    super(`TLS handshake with ${endpoint} failed: ${message}`, options);
+    this.endpoint = endpoint;
+  }
+}
+
+/** A file, pipe or stdio endpoint failed to open, read or write. */
+export class TransportIoError extends VfioMigrateError {
+  override readonly code = 'VFM_TRANSPORT_IO';
+  override name = 'TransportIoError';
+  readonly endpoint: string;
+  constructor(endpoint: string, message: string, options?: ErrorOptions) {
+    super(`${endpoint}: ${message}`, options);
+    this.endpoint = endpoint;
+  }
+}
+
+/** Pipeline options that cannot work together (a byte budget smaller than one chunk, zero-sized chunks...). */
+export class PipelineConfigError extends VfioMigrateError {
+  override readonly code = 'VFM_PIPELINE_CONFIG';
+  override name = 'PipelineConfigError';
+}
+
+/** A codec worker thread died or failed to start; the pipeline stopped every other worker. */
+export class WorkerCrashedError extends VfioMigrateError {
+  override readonly code = 'VFM_WORKER_CRASHED';
+  override name = 'WorkerCrashedError';
+  readonly worker: number;
+  constructor(worker: number, message: string, options?: ErrorOptions) {
+    super(`codec worker ${worker} failed: ${message}`, options);
+    this.worker = worker;
+  }
+}
+
+/** save/load could not bring the device back after a failure; `state` says where it was left. */
+export class DeviceRecoveryError extends VfioMigrateError {
+  override readonly code = 'VFM_DEVICE_RECOVERY';
+  override name = 'DeviceRecoveryError';
+  readonly device: string;
+  readonly state: string;
+  constructor(device: string, state: string, message: string, options?: ErrorOptions) {
+    super(`device ${device} was left in ${state}: ${message}`, options);
+    this.device = device;
+    this.state = state;
+  }
+}
+
+/** The stream was saved from a different kind of device than the one asked to load it (refused before RESUMING). */
+export class StreamDeviceMismatchError extends VfioMigrateError {
+  override readonly code = 'VFM_STREAM_DEVICE_MISMATCH';
+  override name = 'StreamDeviceMismatchError';
+  readonly field: string;
+  readonly stream: string;
+  readonly device: string;
+  constructor(field: string, stream: string, device: string) {
+    super(
+      `the stream was saved from a device with ${field} ${JSON.stringify(stream)}, but the destination has ` +
+        `${JSON.stringify(device)} (the device was not touched)`,
+    );
+    this.field = field;
+    this.stream = stream;
+    this.device = device;
+  }
+}
+
+// ---- wasm core -------------------------------------------------------------------------------------------------
+
+/** One call's input is larger than the core accepts (e.g. an LZ4 block over 4 MiB). */
+export class CoreInputTooLargeError extends VfioMigrateError {
+  override readonly code = 'VFM_CORE_INPUT_TOO_LARGE';
+  override name = 'CoreInputTooLargeError';
+  readonly size: number;
+  readonly limit: number;
+  constructor(what: string, size: number, limit: number) {
+    super(`${what} of ${size} bytes exceeds the limit of ${limit} bytes`);
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** An LZ4 block is malformed: truncated, a match before the start of the window, or an offset of 0. */
+export class Lz4MalformedError extends VfioMigrateError {
+  override readonly code = 'VFM_LZ4_MALFORMED';
+  override name = 'Lz4MalformedError';
+}
+
+/** The decoded data does not fit in the output buffer the caller gave (or exceeds the frame's block size). */
+export class Lz4OutputTooSmallError extends VfioMigrateError {
+  override readonly code = 'VFM_LZ4_OUTPUT_TOO_SMALL';
+  override name = 'Lz4OutputTooSmallError';
+}
+
+/** An LZ4 frame header or structure is invalid or uses a feature this decoder does not support. */
+export class Lz4FrameError extends VfioMigrateError {
+  override readonly code = 'VFM_LZ4_FRAME';
+  override name = 'Lz4FrameError';
+}
+
+/** An LZ4 frame ended before its end mark (or content checksum). */
+export class Lz4TruncatedError extends VfioMigrateError {
+  override readonly code = 'VFM_LZ4_TRUNCATED';
+  override name = 'Lz4TruncatedError';
+}
+
+/** An LZ4 frame's header, block or content checksum does not match the data. */
+export class Lz4ChecksumError extends VfioMigrateError {
+  override readonly code = 'VFM_LZ4_CHECKSUM';
+  override name = 'Lz4ChecksumError';
+  readonly which: 'header' | 'block' | 'content';
+  constructor(which: 'header' | 'block' | 'content', expected: number, actual: number) {
+    super(
+      `LZ4 ${which} checksum mismatch: expected 0x${expected.toString(16).padStart(8, '0')}, ` +
+        `got 0x${actual.toString(16).padStart(8, '0')}`,
+    );
+    this.which = which;
+  }
+}
+
+// ---- real VFIO devices -----------------------------------------------------------------------------------------
+
+export interface VfioFailureInfo {
+  /** The call that failed, e.g. `VFIO_DEVICE_FEATURE(MIG_DEVICE_STATE SET)`, `open(/dev/iommu)`, `read(data fd)`. */
+  operation?: string | undefined;
+  /** The errno the kernel returned, when a system call failed. */
+  errno?: number | undefined;
+  /** Its symbolic name (EINVAL, ENOTTY...). */
+  errnoName?: string | undefined;
+  /** The device spec or node concerned. */
+  device?: string | undefined;
+  /** What the user can do about it. */
+  advice?: string | undefined;
+}
+
+/** A system call on a VFIO node failed in a way no more specific class describes; carries the errno. */
+export class VfioSyscallError extends VfioMigrateError {
+  override readonly code: string = 'VFM_VFIO_SYSCALL';
+  override name = 'VfioSyscallError';
+  readonly operation: string | undefined;
+  readonly errno: number | undefined;
+  readonly errnoName: string | undefined;
+  readonly device: string | undefined;
+  readonly advice: string | undefined;
+  constructor(message: string, info: VfioFailureInfo = {}, options?: ErrorOptions) {
+    super(info.advice ? `${message}. ${info.advice}` : message, options);
+    this.operation = info.operation;
+    this.errno = info.errno;
+    this.errnoName = info.errnoName;
+    this.device = info.device;
+    this.advice = info.advice;
+  }
+}
+
+/** No VFIO on this machine: /dev/vfio or /dev/iommu is missing, the modules are not loaded, or not Linux. */
+export class VfioUnavailableError extends VfioSyscallError {
+  override readonly code = 'VFM_VFIO_UNAVAILABLE';
+  override name = 'VfioUnavailableError';
+}
+
+/** EPERM/EACCES opening or driving a VFIO node: needs root, a group/ACL on the nodes, or a memlock limit. */
+export class VfioPermissionError extends VfioSyscallError {
+  override readonly code = 'VFM_VFIO_PERMISSION';
+  override name = 'VfioPermissionError';
+}
+
+/** The path, PCI address or mdev UUID names no device (ENOENT/ENODEV, or nothing in sysfs). */
+export class VfioDeviceNotFoundError extends VfioSyscallError {
+  override readonly code = 'VFM_VFIO_DEVICE_NOT_FOUND';
+  override name = 'VfioDeviceNotFoundError';
+}
+
+/** The device exists but is bound to a non-VFIO driver, so it has no VFIO node. */
+export class VfioDeviceNotBoundError extends VfioSyscallError {
+  override readonly code = 'VFM_VFIO_NOT_BOUND';
+  override name = 'VfioDeviceNotBoundError';
+}
+
+/** Another process (usually the VMM) holds the device or its group (EBUSY, or EINVAL from a second cdev bind). */
+export class VfioDeviceBusyError extends VfioSyscallError {
+  override readonly code = 'VFM_VFIO_DEVICE_BUSY';
+  override name = 'VfioDeviceBusyError';
+}
+
+/** The IOMMU setup does not allow access: group not viable, no usable IOMMU type, iommufd bind/attach refused. */
+export class VfioIommuError extends VfioSyscallError {
+  override readonly code = 'VFM_VFIO_IOMMU';
+  override name = 'VfioIommuError';
+}
+
+/** The kernel answered EINVAL to a request this tool built: a struct, flag or state the device does not accept. */
+export class VfioInvalidRequestError extends VfioSyscallError {
+  override readonly code = 'VFM_VFIO_INVALID_REQUEST';
+  override name = 'VfioInvalidRequestError';
+}
+
+/**
+ * The device refused the migration data written into its resuming session (EFAULT/ENOMEM/EINVAL on write), or the
+ * RESUMING to STOP arc that validates it: a stream from another device type, truncated or corrupt. The device stays
+ * in RESUMING; only a reset gets it out.
+ */
+export class DeviceRejectedStreamError extends VfioSyscallError {
+  override readonly code = 'VFM_DEVICE_REJECTED_STREAM';
+  override name = 'DeviceRejectedStreamError';
+  /** Bytes the device had accepted before it refused. */
+  readonly acceptedBytes: number | undefined;
+  constructor(message: string, info: VfioFailureInfo & { acceptedBytes?: number }, options?: ErrorOptions) {
+    super(message, info, options);
+    this.acceptedBytes = info.acceptedBytes;
+  }
+}
+
+/** read()/write() on a migration data fd failed with an errno that means neither drained nor rejected. */
+export class VfioDataIoError extends VfioSyscallError {
+  override readonly code = 'VFM_VFIO_DATA_IO';
+  override name = 'VfioDataIoError';
+}
+
+/** No foreign-function interface for this runtime (Node without the optional `koffi` package, or not Linux). */
+export class FfiUnavailableError extends VfioMigrateError {
+  override readonly code = 'VFM_FFI_UNAVAILABLE';
+  override name = 'FfiUnavailableError';
+}
+
+// ---- stream format ---------------------------------------------------------------------------------------------
+
+/**
+ * A migration stream failed verification. `offset` is the stream byte offset where the bad frame (or the bad
+ * field) starts; nothing from that frame on was passed on as device data.
+ */
+export class StreamFormatError extends VfioMigrateError {
+  override readonly code: string = 'VFM_STREAM';
+  override name = 'StreamFormatError';
+  /** Byte offset in the stream. */
+  readonly offset: number;
+  constructor(message: string, offset: number, options?: ErrorOptions) {
+    super(`${message} (stream offset ${offset})`, options);
+    this.offset = offset;
+  }
+}
+
+/** Not a vfio-migrate stream at all (another file type, or a stream of stock zstd/lz4 frames without our header). */
+export class ForeignStreamError extends StreamFormatError {
+  override readonly code = 'VFM_STREAM_FOREIGN';
+  override name = 'ForeignStreamError';
+}
+
+/** A stream written by a newer major version of the format, which this reader cannot interpret. */
+export class StreamVersionError extends StreamFormatError {
+  override readonly code = 'VFM_STREAM_VERSION';
+  override name = 'StreamVersionError';
+  readonly major: number;
+  readonly minor: number;
+  constructor(major: number, minor: number, supported: number, offset: number) {
+    super(
+      `stream format ${major}.${minor} is newer than this reader (major ${supported}); upgrade vfio-migrate`,
+      offset,
+    );
+    this.major = major;
+    this.minor = minor;
+  }
+}
+
+/** A checksum did not match or a frame is malformed: the bytes were altered. */
+export class StreamCorruptError extends StreamFormatError {
+  override readonly code = 'VFM_STREAM_CORRUPT';
+  override name = 'StreamCorruptError';
+}
+
+/** The stream ended before its trailer (or inside a frame). */
+export class StreamTruncatedError extends StreamFormatError {
+  override readonly code = 'VFM_STREAM_TRUNCATED';
+  override name = 'StreamTruncatedError';
+}
+
+/** Frames are out of order: a chunk or section arrived before one that must precede it (or one is missing). */
+export class StreamOrderError extends StreamFormatError {
+  override readonly code = 'VFM_STREAM_ORDER';
+  override name = 'StreamOrderError';
+}
+
+/** A chunk, section or header appears twice. */
+export class StreamDuplicateError extends StreamFormatError {
+  override readonly code = 'VFM_STREAM_DUPLICATE';
+  override name = 'StreamDuplicateError';
+}
+
+/** A declared size exceeds the stream's or the reader's limits (a decompression bomb): refused before decoding. */
+export class StreamLimitError extends StreamFormatError {
+  override readonly code = 'VFM_STREAM_LIMIT';
+  override name = 'StreamLimitError';
+}
+
+/** The trailer does not close this stream: another stream's id, or totals/digest that disagree with the data. */
+export class StreamTrailerMismatchError extends StreamFormatError {
+  override readonly code = 'VFM_STREAM_TRAILER_MISMATCH';
+  override name = 'StreamTrailerMismatchError';
+}
+
+/** Bytes follow the trailer. */
+export class StreamTrailingDataError extends StreamFormatError {
+  override readonly code = 'VFM_STREAM_TRAILING_DATA';
+  override name = 'StreamTrailingDataError';
+}
+
+/** The runtime offers no implementation of a codec (no zstd in node:zlib and the zstd-codec fallback failed). */
+export class CodecUnavailableError extends VfioMigrateError {
+  override readonly code = 'VFM_CODEC_UNAVAILABLE';
+  override name = 'CodecUnavailableError';
+}
+
+/** The writer side was driven out of order (a chunk with the wrong sequence number or offset): a caller bug. */
+export class StreamWriterStateError extends VfioMigrateError {
+  override readonly code = 'VFM_STREAM_WRITER_STATE';
+  override name = 'StreamWriterStateError';
+}
+
+// ---- simulated devices and device sets -------------------------------------------------------------------------
+
+/** A `sim:` device spec with a bad key or value; `key` names it (code VFM_DEVICE_SPEC like every spec error). */
+export class SimSpecKeyError extends DeviceSpecError {
+  override name = 'SimSpecKeyError';
+  readonly key: string;
+  constructor(key: string, message: string) {
+    super(message);
+    this.key = key;
+  }
+}
+
+/** A fault injected into a simulated device (`fail-arc=FROM>TO`): the driver refused the arc. */
+export class InjectedFaultError extends VfioMigrateError {
+  override readonly code = 'VFM_SIM_INJECTED_FAULT';
+  override name = 'InjectedFaultError';
+  readonly fault: string;
+  constructor(fault: string, message: string) {
+    super(message);
+    this.fault = fault;
+  }
+}
+
+export type SimRejectReason =
+  | 'foreign'
+  | 'malformed'
+  | 'corrupt'
+  | 'truncated'
+  | 'incomplete'
+  | 'over-long'
+  | 'session-failed';
+
+/** A simulated destination refused its resuming data; `reason` says why (same code as a real device's refusal). */
+export class SimStreamRejectedError extends DeviceRejectedStreamError {
+  override name = 'SimStreamRejectedError';
+  readonly reason: SimRejectReason;
+  /** Offset in the device's data stream where the problem was found. */
+  readonly offset: number;
+  constructor(
+    reason: SimRejectReason,
+    message: string,
+    info: { device: string; offset: number; acceptedBytes: number },
+  ) {
+    super(message, {
+      operation: 'RESUMING -> STOP',
+      errnoName: 'EINVAL',
+      device: info.device,
+      acceptedBytes: info.acceptedBytes,
+    });
+    this.reason = reason;
+    this.offset = info.offset;
+  }
+}
+
+/** The process or thread behind a simulated device went away (`die-at`, or a crash); a reset restarts it. */
+export class DeviceGoneError extends VfioMigrateError {
+  override readonly code = 'VFM_DEVICE_GONE';
+  override name = 'DeviceGoneError';
+  readonly device: string;
+  constructor(device: string, detail: string, options?: ErrorOptions) {
+    super(`device ${device} went away (${detail}); it is in ERROR until reset`, options);
+    this.device = device;
+  }
+}
+
+/** Members of a device set failed a phase of a set transition; `states` says where every member is now. */
+export class DeviceSetTransitionError extends VfioMigrateError {
+  override readonly code = 'VFM_DEVICE_SET_TRANSITION';
+  override name = 'DeviceSetTransitionError';
+  readonly target: string;
+  readonly phase: string;
+  readonly failures: readonly { device: string; code: string; message: string }[];
+  readonly states: Readonly<Record<string, string>>;
+  constructor(
+    info: {
+      target: string;
+      phase: string;
+      failures: readonly { device: string; code: string; message: string }[];
+      states: Record<string, string>;
+    },
+    options?: ErrorOptions,
+  ) {
+    super(
+      `device set transition to ${info.target} failed in phase ${info.phase}: ` +
+        info.failures.map((f) => `${f.device}: ${f.message}`).join('; '),
+      options,
+    );
+    this.target = info.target;
+    this.phase = info.phase;
+    this.failures = info.failures;
+    this.states = info.states;
+  }
+}
+

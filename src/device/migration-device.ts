@@ -106,7 +106,8 @@ export class MigrationDevice {
           const effect = arcSessionEffect(a, b);
           if (effect.closes) await this.#closeSession();
           if (effect.opens) {
-            if (!session) throw new Error(`internal: ${this.id} opened no session on ${stateName(a)} -> ${stateName(b)}`);
+            if (!session)
+              throw new Error(`internal: ${this.id} opened no session on ${stateName(a)} -> ${stateName(b)}`);
             this.#session = session;
             opened = session;
           } else if (session) {

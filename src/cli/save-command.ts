@@ -1,0 +1,138 @@
+// `vfio-migrate save`: a device's migration data into a stream file, stdout, or a socket.
+import { DEFAULT_DEVICE, openDevice } from '../device/open-device.ts';
+import { UsageError } from '../errors.ts';
+import { saveDevice } from '../pipeline/device-save.ts';
+import { DEFAULT_CODEC } from '../pipeline/stream-saver.ts';
+import type { Codec } from '../stream/index.ts';
+import { openSink } from '../transport/open-transport.ts';
+import { parseTransportSpec } from '../transport/transport-spec.ts';
+import { type Command, parseCommandArgs, toJson } from './command.ts';
+import { chooseProgressMode, formatBytes, formatRate, progressRenderer } from './progress-render.ts';
+import {
+  parseByteSize,
+  parseCount,
+  parseThen,
+  transferOptionSpec,
+  transferUsage,
+  transportOptions,
+} from './transfer-options.ts';
+
+const usage = `usage: vfio-migrate save [--device SPEC] -o OUT [--codec lz4|zstd|none] [--level N]
+                         [--chunking fixed|cdc] [--chunk-size BYTES] [--precopy [--precopy-rounds N]] [options]
+
+Steps the device to STOP_COPY (after pre-copy rounds with --precopy, when the device supports PRE_COPY), streams
+its migration data through the pipeline into OUT, then returns it to RUNNING (--then stop: STOP). If anything
+fails the device is returned to RUNNING and the error reported. Prints bytes, ratio, throughput and the device's
+state digest. --device defaults to ${DEFAULT_DEVICE}.
+
+  -o, --output OUT      where the stream goes (see transport below); a file appears only once complete
+  --codec C             lz4 (default, fastest), zstd (smaller; --level 1..19, default 3) or none
+  --chunking M          fixed (default) or cdc (content-defined)
+  --chunk-size BYTES    fixed: chunk size (default 1m); cdc: average, a power of two (default 256k)
+  --precopy             pre-copy rounds before stopping the device (up to --precopy-rounds, default 4)
+
+${transferUsage}
+
+examples:
+  vfio-migrate save --device sim:gpu,size=1g -o gpu.vfm
+  vfio-migrate save -o - --codec zstd | zstd -d > device-state.bin
+  vfio-migrate load --device sim:nic -i tcp://:7000 &   vfio-migrate save --device sim:nic -o tcp://127.0.0.1:7000`;
+
+const CODECS: readonly Codec[] = ['lz4', 'zstd', 'none'];
+
+export const saveCommand: Command = {
+  name: 'save',
+  summary: "save a device's migration state to a file, stdout or a socket",
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      ...transferOptionSpec,
+      output: { type: 'string', short: 'o' },
+      codec: { type: 'string' },
+      level: { type: 'string' },
+      chunking: { type: 'string' },
+      'chunk-size': { type: 'string' },
+      precopy: { type: 'boolean' },
+      'precopy-rounds': { type: 'string' },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    if (!values.output) throw new UsageError('save needs -o OUT (a file, -, tcp://, tls:// or unix:)');
+    const codec = (values.codec ?? DEFAULT_CODEC) as Codec;
+    if (!CODECS.includes(codec))
+      throw new UsageError(`--codec must be lz4, zstd or none, not ${JSON.stringify(values.codec)}`);
+    const chunking = values.chunking ?? 'fixed';
+    if (chunking !== 'fixed' && chunking !== 'cdc') {
+      throw new UsageError(`--chunking must be fixed or cdc, not ${JSON.stringify(values.chunking)}`);
+    }
+    const level = parseCount(values.level, '--level', 1);
+    const rounds = parseCount(values['precopy-rounds'], '--precopy-rounds', 1);
+    const workers = parseCount(values.workers, '--workers');
+    const budget = values.budget === undefined ? undefined : parseByteSize(values.budget, '--budget');
+    const chunkSize =
+      values['chunk-size'] === undefined ? undefined : parseByteSize(values['chunk-size'], '--chunk-size');
+    const then = parseThen(values.then);
+    const json = Boolean(values.json);
+    const spec = parseTransportSpec(values.output);
+    // With the stream on stdout, the report goes to stderr.
+    const report = spec.kind === 'stdio' ? io.err : io.out;
+    const progress = progressRenderer(io, chooseProgressMode(io, json, Boolean(values['no-progress'])), 'save');
+    const topts = await transportOptions(values, false, io.signal, (address) =>
+      io.err(json ? `${toJson({ event: 'listening', address })}\n` : `listening on ${address}\n`),
+    );
+
+    const deviceSpec = values.device ?? DEFAULT_DEVICE;
+    const device = await openDevice(deviceSpec, { role: 'source', signal: io.signal });
+    try {
+      const sink = await openSink(spec, topts);
+      const result = await saveDevice(device, sink, {
+        codec,
+        level,
+        chunking,
+        chunkSize,
+        workers,
+        budget,
+        then,
+        precopy: values.precopy ? { maxRounds: rounds } : false,
+        signal: io.signal,
+        onProgress: progress.listener,
+      }).finally(() => progress.close());
+      const summary = {
+        ok: true,
+        command: 'save',
+        device: result.device,
+        output: values.output,
+        codec: result.header.codec,
+        level: result.header.level,
+        chunking: result.header.chunking,
+        streamId: Buffer.from(result.header.streamId).toString('hex'),
+        bytes: result.bytes,
+        wireBytes: result.wireBytes,
+        ratio: result.ratio,
+        chunks: result.totals.chunkCount,
+        zeroChunks: result.totals.zeroChunks,
+        storedChunks: result.totals.storedChunks,
+        sections: result.sections,
+        precopyRounds: result.precopyRounds,
+        elapsedMs: Math.round(result.elapsedMs),
+        throughput: Math.round(result.throughput),
+        workers: result.workers,
+        budget: result.budget,
+        peakInFlight: result.peakInFlight,
+        digest: result.digest,
+        finalState: result.finalState,
+      };
+      if (json) report(`${toJson(summary)}\n`);
+      else {
+        report(
+          `saved ${result.device} -> ${values.output}: ${formatBytes(result.bytes)} in ${formatBytes(result.wireBytes)} ` +
+            `(ratio ${result.ratio.toFixed(3)}, ${result.header.codec}, ${result.totals.chunkCount} chunks) ` +
+            `in ${(result.elapsedMs / 1000).toFixed(2)} s, ${formatRate(result.throughput)}\n` +
+            `device now ${result.finalState}; digest ${result.digest ?? '(device gives none)'}\n`,
+        );
+      }
+      return 0;
+    } finally {
+      await device.close().catch(() => {});
+    }
+  },
+};

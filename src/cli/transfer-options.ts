@@ -1,0 +1,100 @@
+// The options save and load share: sizes, workers, budget, transports and TLS, and how they map to the library.
+import { UsageError } from '../errors.ts';
+import type { OpenTransportOptions } from '../transport/open-transport.ts';
+import { loadTlsFiles } from '../transport/tls-config.ts';
+
+export const transferOptionSpec = {
+  device: { type: 'string' },
+  workers: { type: 'string' },
+  budget: { type: 'string' },
+  listen: { type: 'boolean' },
+  connect: { type: 'boolean' },
+  // biome-ignore lint/suspicious/noThenProperty: the flag is --then, as the issue names it; this object is never awaited
+  then: { type: 'string' },
+  timeout: { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-servername': { type: 'string' },
+  'psk-file': { type: 'string' },
+  'psk-identity': { type: 'string' },
+  'no-progress': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+export const transferUsage = `transport (-o/-i): -  PATH  tcp://HOST:PORT  tls://HOST:PORT  unix:PATH
+  By default load listens and save connects (save retries while nobody listens yet, see --connect-timeout); --listen on save
+  or --connect on load flips it. A listener binds 127.0.0.1 unless HOST says otherwise; PORT 0 picks a free port
+  (the address is printed on stderr). One peer per run.
+  --tls-cert FILE --tls-key FILE   certificate the listener presents (and the connector, for mutual TLS)
+  --tls-ca FILE                    CA the peer's certificate must chain to (listener: requires client certificates)
+  --tls-servername NAME            name expected in the listener's certificate (default: the host dialled)
+  --psk-file FILE [--psk-identity ID]  pre-shared key (hex) instead of certificates (identity default vfio-migrate)
+  --timeout SEC                    receiver: fail after SEC seconds without data (default 60, 0 = never)
+  --connect-timeout SEC            connector: keep retrying while nobody listens this long (default 10)
+
+pipeline:
+  --workers N      codec threads (default: CPU count; 0 = none, on the main thread)
+  --budget BYTES   bytes in flight between source and sink (default 3 chunks per worker, at least 4)
+  --then running|stop   state to leave the device in afterwards (default running)
+  --json           one result object on stdout (stderr when -o -), progress as NDJSON on stderr
+  --no-progress    no progress output (a bar is drawn when stderr is a terminal)
+sizes take k, m, g suffixes (powers of 1024).`;
+
+/** `4096`, `64k`, `1m`, `4g` (powers of 1024). */
+export function parseByteSize(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`${what} must be a byte count like 4096, 64k, 1m or 4g, not ${JSON.stringify(text)}`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase()]!;
+  const n = Math.round(Number(m[1]) * mult);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${what} ${JSON.stringify(text)} is out of range`);
+  return n;
+}
+
+export function parseCount(text: string | undefined, what: string, min = 0): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < min) {
+    throw new UsageError(`${what} must be an integer >= ${min}, not ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+export function parseThen(text: string | undefined): 'running' | 'stop' | undefined {
+  if (text === undefined) return undefined;
+  const t = text.toLowerCase();
+  if (t === 'running' || t === 'stop') return t;
+  throw new UsageError(`--then must be running or stop, not ${JSON.stringify(text)}`);
+}
+
+type TransferValues = {
+  [K in keyof typeof transferOptionSpec]?: (typeof transferOptionSpec)[K]['type'] extends 'boolean' ? boolean : string;
+};
+
+/** Transport options from the parsed flags; `defaultListen` is the side's default role. */
+export async function transportOptions(
+  values: TransferValues,
+  defaultListen: boolean,
+  signal: AbortSignal,
+  onListening: (address: string) => void,
+): Promise<OpenTransportOptions> {
+  if (values.listen && values.connect) throw new UsageError('--listen and --connect exclude each other');
+  const timeout = parseCount(values.timeout, '--timeout') ?? 60;
+  const connectTimeout = parseCount(values['connect-timeout'], '--connect-timeout') ?? 10;
+  const tls = await loadTlsFiles({
+    certFile: values['tls-cert'],
+    keyFile: values['tls-key'],
+    caFile: values['tls-ca'],
+    pskFile: values['psk-file'],
+    pskIdentity: values['psk-identity'],
+    servername: values['tls-servername'],
+  });
+  return {
+    listen: values.listen ? true : values.connect ? false : defaultListen,
+    signal,
+    tls,
+    idleTimeoutMs: timeout * 1000,
+    connectTimeoutMs: connectTimeout * 1000,
+    onListening,
+  };
+}

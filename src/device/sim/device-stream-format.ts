@@ -1,0 +1,266 @@
+// The simulated device's own migration data: opaque to everything above the device, like a real driver's, and
+// checked by the destination the way a driver checks what it is given.
+//
+//   header  (64)  magic "VFMSIMDS", u16 version, u16 header size, u32 page size, u32 page count, u32 migration flags,
+//                 u32 seed, u32 max pages per record, char[16] profile, 16 reserved
+//   record        u32 tag "PGES", u32 page count n (1..max), u32 sequence, u32 reserved,
+//                 n x (u32 page index, u32 generation), n x 4096 bytes of page data
+//   trailer (56)  u32 tag "END!", u32 reserved, u64 record count, u64 bytes before the trailer,
+//                 32-byte SHA-256 of every byte before the trailer
+//
+// All integers little-endian. Nothing may follow the trailer.
+import { createHash, type Hash } from 'node:crypto';
+import type { SimRejectReason } from '../../errors.ts';
+import { PAGE_SIZE } from './profiles.ts';
+
+export const STREAM_MAGIC = 'VFMSIMDS';
+export const STREAM_VERSION = 1;
+export const HEADER_SIZE = 64;
+export const RECORD_HEADER_SIZE = 16;
+export const ENTRY_SIZE = 8;
+export const TRAILER_SIZE = 56;
+/** Pages per record (128 KiB of data): the device streams in chunks, as mlx5 does with larger ones. */
+export const MAX_RECORD_PAGES = 32;
+
+const TAG_PAGES = 0x53454750; // "PGES"
+const TAG_END = 0x21444e45; // "END!"
+
+export interface StreamIdentity {
+  profile: string;
+  pageCount: number;
+  flags: number;
+  seed: number;
+}
+
+export function recordSize(pages: number): number {
+  return RECORD_HEADER_SIZE + pages * (ENTRY_SIZE + PAGE_SIZE);
+}
+
+/** Bytes of header plus records when every page is sent once in order (the initial data). */
+export function initialDataSize(pageCount: number): number {
+  const full = Math.floor(pageCount / MAX_RECORD_PAGES);
+  const rest = pageCount % MAX_RECORD_PAGES;
+  return HEADER_SIZE + full * recordSize(MAX_RECORD_PAGES) + (rest > 0 ? recordSize(rest) : 0);
+}
+
+/** The whole stream of a device read in one STOP_COPY with nothing re-sent. */
+export function fullStreamSize(pageCount: number): number {
+  return initialDataSize(pageCount) + TRAILER_SIZE;
+}
+
+export function encodeHeader(id: StreamIdentity): Uint8Array {
+  const out = new Uint8Array(HEADER_SIZE);
+  const v = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(STREAM_MAGIC), 0);
+  v.setUint16(8, STREAM_VERSION, true);
+  v.setUint16(10, HEADER_SIZE, true);
+  v.setUint32(12, PAGE_SIZE, true);
+  v.setUint32(16, id.pageCount, true);
+  v.setUint32(20, id.flags, true);
+  v.setUint32(24, id.seed, true);
+  v.setUint32(28, MAX_RECORD_PAGES, true);
+  out.set(new TextEncoder().encode(id.profile.slice(0, 16)), 32);
+  return out;
+}
+
+/** A record with room for `pages` entries; fill the entries and page data through the returned views. */
+export function allocRecord(
+  pages: number,
+  sequence: number,
+): { bytes: Uint8Array; entries: Uint32Array; data: Uint32Array } {
+  const bytes = new Uint8Array(recordSize(pages));
+  const words = new Uint32Array(bytes.buffer);
+  words[0] = TAG_PAGES;
+  words[1] = pages;
+  words[2] = sequence >>> 0;
+  const entries = words.subarray(RECORD_HEADER_SIZE / 4, RECORD_HEADER_SIZE / 4 + pages * 2);
+  const data = words.subarray((RECORD_HEADER_SIZE + pages * ENTRY_SIZE) / 4);
+  return { bytes, entries, data };
+}
+
+export function encodeTrailer(records: number, bytes: number, sha256: Uint8Array): Uint8Array {
+  const out = new Uint8Array(TRAILER_SIZE);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, TAG_END, true);
+  v.setBigUint64(8, BigInt(records), true);
+  v.setBigUint64(16, BigInt(bytes), true);
+  out.set(sha256, 24);
+  return out;
+}
+
+/** Why a stream is refused, and where. */
+export class StreamProblem extends Error {
+  readonly reason: SimRejectReason;
+  readonly offset: number;
+  constructor(reason: SimRejectReason, offset: number, message: string) {
+    super(message);
+    this.reason = reason;
+    this.offset = offset;
+  }
+}
+
+export interface StreamParserHooks {
+  /** The header parsed; throw a StreamProblem to refuse it (foreign device). */
+  header(id: StreamIdentity, version: number): void;
+  /** One record: `entries` holds (page, generation) pairs, `data` the pages (4-byte aligned). */
+  record(entries: Uint32Array, data: Uint8Array, offset: number): void;
+}
+
+const Phase = { HEADER: 0, RECORD_HEAD: 1, RECORD_BODY: 2, TRAILER_BODY: 3, DONE: 4 } as const;
+
+/**
+ * Incremental parser: accepts the stream cut anywhere, holds at most one record, checks framing, sequence and the
+ * trailer's counts and SHA-256. The first problem throws a StreamProblem; the parser then refuses everything.
+ */
+export class DeviceStreamParser {
+  readonly #hooks: StreamParserHooks;
+  readonly #buf = new Uint8Array(recordSize(MAX_RECORD_PAGES));
+  readonly #hash: Hash = createHash('sha256');
+  #phase: number = Phase.HEADER;
+  #need = HEADER_SIZE;
+  #have = 0;
+  #offset = 0;
+  #unitStart = 0;
+  #records = 0;
+  #pages = 0;
+  #problem: StreamProblem | null = null;
+
+  constructor(hooks: StreamParserHooks) {
+    this.#hooks = hooks;
+  }
+
+  /** Bytes taken so far. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  get complete(): boolean {
+    return this.#phase === Phase.DONE;
+  }
+
+  get problem(): StreamProblem | null {
+    return this.#problem;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.#problem) throw this.#problem;
+    try {
+      let at = 0;
+      while (at < chunk.length) {
+        if (this.#phase === Phase.DONE) {
+          throw new StreamProblem(
+            'over-long',
+            this.#offset,
+            `data continues after the trailer at offset ${this.#offset}`,
+          );
+        }
+        const take = Math.min(this.#need - this.#have, chunk.length - at);
+        this.#buf.set(chunk.subarray(at, at + take), this.#have);
+        this.#have += take;
+        this.#offset += take;
+        at += take;
+        if (this.#have === this.#need) this.#unit();
+      }
+    } catch (err) {
+      if (err instanceof StreamProblem) this.#problem = err;
+      throw err;
+    }
+  }
+
+  #unit(): void {
+    const buf = this.#buf;
+    const v = new DataView(buf.buffer, 0, this.#need);
+    const start = this.#unitStart;
+    switch (this.#phase) {
+      case Phase.HEADER: {
+        const magic = new TextDecoder().decode(buf.subarray(0, 8));
+        if (magic !== STREAM_MAGIC) {
+          throw new StreamProblem('foreign', 0, 'not a simulated device stream (bad magic)');
+        }
+        const version = v.getUint16(8, true);
+        if (version !== STREAM_VERSION || v.getUint16(10, true) !== HEADER_SIZE) {
+          throw new StreamProblem(
+            'foreign',
+            8,
+            `stream format version ${version}; this device reads ${STREAM_VERSION}`,
+          );
+        }
+        if (v.getUint32(12, true) !== PAGE_SIZE || v.getUint32(28, true) !== MAX_RECORD_PAGES) {
+          throw new StreamProblem('foreign', 12, 'stream from a device with another page or record size');
+        }
+        const name = new TextDecoder().decode(buf.subarray(32, 48)).replace(/\0+$/, '');
+        this.#hooks.header(
+          {
+            profile: name,
+            pageCount: v.getUint32(16, true),
+            flags: v.getUint32(20, true),
+            seed: v.getUint32(24, true),
+          },
+          version,
+        );
+        this.#hash.update(buf.subarray(0, HEADER_SIZE));
+        this.#expect(Phase.RECORD_HEAD, RECORD_HEADER_SIZE);
+        return;
+      }
+      case Phase.RECORD_HEAD: {
+        const tag = v.getUint32(0, true);
+        if (tag === TAG_END) {
+          this.#expect(Phase.TRAILER_BODY, TRAILER_SIZE, true);
+          return;
+        }
+        if (tag !== TAG_PAGES) {
+          throw new StreamProblem('malformed', start, `unknown record tag 0x${tag.toString(16)} at offset ${start}`);
+        }
+        const pages = v.getUint32(4, true);
+        const seq = v.getUint32(8, true);
+        if (pages < 1 || pages > MAX_RECORD_PAGES) {
+          throw new StreamProblem('malformed', start, `record at offset ${start} claims ${pages} pages`);
+        }
+        if (seq !== this.#records >>> 0) {
+          throw new StreamProblem('malformed', start, `record ${seq} where record ${this.#records} was due`);
+        }
+        this.#pages = pages;
+        this.#expect(Phase.RECORD_BODY, recordSize(pages), true);
+        return;
+      }
+      case Phase.RECORD_BODY: {
+        const n = this.#pages;
+        const words = new Uint32Array(buf.buffer, 0, this.#need / 4);
+        const entries = words.subarray(RECORD_HEADER_SIZE / 4, RECORD_HEADER_SIZE / 4 + n * 2);
+        const data = buf.subarray(RECORD_HEADER_SIZE + n * ENTRY_SIZE, this.#need);
+        this.#hooks.record(entries, data, start);
+        this.#hash.update(buf.subarray(0, this.#need));
+        this.#records++;
+        this.#expect(Phase.RECORD_HEAD, RECORD_HEADER_SIZE);
+        return;
+      }
+      case Phase.TRAILER_BODY: {
+        const records = v.getBigUint64(8, true);
+        const bytes = v.getBigUint64(16, true);
+        if (records !== BigInt(this.#records) || bytes !== BigInt(start)) {
+          throw new StreamProblem(
+            'corrupt',
+            start,
+            `trailer counts ${records} records / ${bytes} bytes, the stream had ${this.#records} / ${start}`,
+          );
+        }
+        const digest = this.#hash.digest();
+        if (!buf.subarray(24, 56).every((b, i) => b === digest[i])) {
+          throw new StreamProblem('corrupt', start, 'integrity check failed: SHA-256 of the stream does not match');
+        }
+        this.#phase = Phase.DONE;
+        return;
+      }
+    }
+  }
+
+  /** Next unit; `keep` keeps the bytes already read (a record's or trailer's first 16). */
+  #expect(phase: number, need: number, keep = false): void {
+    this.#phase = phase;
+    this.#need = need;
+    if (!keep) {
+      this.#have = 0;
+      this.#unitStart = this.#offset;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+// The bytes of a simulated device's page: a pure function of (kind, seed, page index, generation). A device keeps only
+// the generation of each page, so a multi-GiB state never lives in memory, and a destination can check every page it
+// is given by regenerating it.
+import { PAGE_SIZE, PageKind, type Region } from './profiles.ts';
+
+const WORDS = PAGE_SIZE / 4;
+
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+  // Page words are generated in native order; the stream format is defined little-endian, as VFIO hosts are.
+  throw new Error('simulated devices need a little-endian host');
+}
+
+/** A 32-bit finaliser (good avalanche) used to derive independent per-page seeds. */
+export function mix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+function pageSeed(seed: number, page: number, gen: number, kind: number): number {
+  const s = mix32(seed ^ mix32(Math.imul(page, 0x9e3779b9) ^ mix32(gen + Math.imul(kind + 1, 0x85ebca6b))));
+  return s === 0 ? 0x6d2b79f5 : s;
+}
+
+/** Writes the content of `page` at generation `gen` into `out` (1024 words, 4-byte aligned). */
+export function fillPage(out: Uint32Array, kind: PageKind, seed: number, page: number, gen: number): void {
+  let s = pageSeed(seed, page, gen, kind);
+  // xorshift32: fast, deterministic, and all that is needed for plausible device memory.
+  const next = (): number => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return s >>> 0;
+  };
+  switch (kind) {
+    case PageKind.ZERO: {
+      out.fill(0);
+      // Once written, an unused page carries a small header (an allocated buffer) and stays mostly zero.
+      if (gen > 0) for (let i = 0; i < 16; i++) out[i] = next();
+      return;
+    }
+    case PageKind.RANDOM: {
+      for (let i = 0; i < WORDS; i++) out[i] = next();
+      return;
+    }
+    case PageKind.TEXTURE: {
+      // 64-byte rows from a 16-word palette; four rows in a row repeat, then shade by a small step.
+      const palette = new Uint32Array(16);
+      for (let i = 0; i < 16; i++) palette[i] = next();
+      const step = next() & 0x01010101;
+      for (let row = 0; row < WORDS / 16; row++) {
+        const shade = Math.imul(row >>> 2, step);
+        for (let i = 0; i < 16; i++) out[row * 16 + i] = (palette[i]! + shade) >>> 0;
+      }
+      return;
+    }
+    case PageKind.STRUCT: {
+      // 256 descriptors of 16 bytes: buffer address, high half, length and flags with a generation stamp.
+      const base = next() & 0xfffff000;
+      const hi = next() & 0xff;
+      for (let d = 0; d < WORDS / 4; d++) {
+        out[d * 4] = (base + d * 2048) >>> 0;
+        out[d * 4 + 1] = hi;
+        out[d * 4 + 2] = (64 + (next() & 1023)) | (d << 16);
+        out[d * 4 + 3] = (0x80000000 | ((d & 1) << 20) | (gen & 0xffff)) >>> 0;
+      }
+      return;
+    }
+  }
+}
+
+/** The regions of a device, searchable by page. */
+export class PageMap {
+  readonly regions: readonly Region[];
+  readonly pageCount: number;
+  /** Pages a running device writes, as [start, end) ranges, with their total. */
+  readonly hotRanges: readonly (readonly [number, number])[];
+  readonly hotPages: number;
+
+  constructor(regions: readonly Region[], pageCount: number) {
+    this.regions = regions;
+    this.pageCount = pageCount;
+    this.hotRanges = regions.filter((r) => r.hot).map((r) => [r.start, r.end] as const);
+    this.hotPages = this.hotRanges.reduce((n, [a, b]) => n + b - a, 0);
+  }
+
+  kindOf(page: number): PageKind {
+    let lo = 0;
+    let hi = this.regions.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.regions[mid]!.start <= page) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.regions[lo]!.kind;
+  }
+
+  /** The `n`th hot page (0 <= n < hotPages). */
+  hotPage(n: number): number {
+    for (const [a, b] of this.hotRanges) {
+      if (n < b - a) return a + n;
+      n -= b - a;
+    }
+    throw new RangeError(`hot page ${n} out of range`);
+  }
+}
+
+/** Checks received page bytes against what the page must hold; reuses one scratch page. */
+export class PageChecker {
+  readonly #map: PageMap;
+  readonly #scratch = new Uint32Array(WORDS);
+
+  constructor(map: PageMap) {
+    this.#map = map;
+  }
+
+  /** `data` is one page at a 4-byte aligned offset. */
+  matches(data: Uint8Array, seed: number, page: number, gen: number): boolean {
+    const kind = this.#map.kindOf(page);
+    const words = new Uint32Array(data.buffer, data.byteOffset, WORDS);
+    if (kind === PageKind.ZERO && gen === 0) {
+      for (let i = 0; i < WORDS; i++) if (words[i] !== 0) return false;
+      return true;
+    }
+    const expect = this.#scratch;
+    fillPage(expect, kind, seed, page, gen);
+    for (let i = 0; i < WORDS; i++) if (words[i] !== expect[i]) return false;
+    return true;
+  }
+}

@@ -1,0 +1,324 @@
+// A simulated device as a DeviceBackend. The device runs in a worker thread (sim-worker.ts); this side sends it
+// control requests and connects a UNIX socket for each data session it opens.
+import { mkdtempSync, rmSync } from 'node:fs';
+import net, { type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import {
+  AbortedError,
+  DeviceGoneError,
+  InjectedFaultError,
+  type SimRejectReason,
+  SimStreamRejectedError,
+  throwIfAborted,
+  VfioMigrateError,
+} from '../../errors.ts';
+import { arcSessionEffect, DeviceState, flagNames, isPreCopyState } from '../../fsm/index.ts';
+import type { DataSession, DeviceBackend, OperationOptions, PrecopyInfo, SavingSession } from '../types.ts';
+import { fullStreamSize } from './device-stream-format.ts';
+import { PAGE_KIND_NAMES } from './profiles.ts';
+import type {
+  SerializedError,
+  SimEvent,
+  SimReply,
+  SimRequest,
+  SimSessionOpened,
+  SimStats,
+  SimWorkerData,
+} from './sim-protocol.ts';
+import { type SessionLink, SimResumingSession, SimSavingSession, SOCKET_READ_BUFFER } from './sim-sessions.ts';
+import { formatSimSpec, formatSize, type SimConfig } from './sim-spec.ts';
+
+// Built output is .js next to .js; sources run as .ts (Node type stripping, Deno).
+const WORKER_URL = new URL(`./sim-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+
+function rebuildError(e: SerializedError): Error {
+  const f = e.fields;
+  switch (e.code) {
+    case 'VFM_SIM_INJECTED_FAULT':
+      return new InjectedFaultError(String(f.fault), e.message);
+    case 'VFM_DEVICE_REJECTED_STREAM':
+      return new SimStreamRejectedError(f.reason as SimRejectReason, e.message, {
+        device: String(f.device),
+        offset: Number(f.offset),
+        acceptedBytes: Number(f.acceptedBytes),
+      });
+    default: {
+      const err = new Error(`simulated device: ${e.message}`);
+      err.name = e.name;
+      return err;
+    }
+  }
+}
+
+export class SimBackend implements DeviceBackend {
+  readonly kind = 'sim' as const;
+  readonly id: string;
+  readonly config: SimConfig;
+  readonly #dir: string;
+  readonly #socketPath: string;
+  #worker: Worker | null = null;
+  #gone: string | null = null;
+  #closed = false;
+  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #nextId = 1;
+  /** The state as of the last arc or query (sessions ask it whether the device is pre-copying). */
+  #state: DeviceState = DeviceState.RUNNING;
+  #saving: SimSavingSession | null = null;
+  #resuming: SimResumingSession | null = null;
+  readonly #link: SessionLink;
+
+  private constructor(config: SimConfig) {
+    this.config = config;
+    this.id = formatSimSpec(config);
+    this.#dir = mkdtempSync(join(tmpdir(), 'vfm-sim-'));
+    this.#socketPath = join(this.#dir, 'data.sock');
+    this.#link = {
+      deviceId: this.id,
+      inPreCopy: () => isPreCopyState(this.#state),
+      gone: () => this.#gone,
+    };
+  }
+
+  /** Starts the device's thread; resolves once it is ready for requests. */
+  static async open(config: SimConfig, opts?: OperationOptions): Promise<SimBackend> {
+    const backend = new SimBackend(config);
+    try {
+      await backend.#start(opts?.signal);
+    } catch (err) {
+      await backend.close();
+      throw err;
+    }
+    return backend;
+  }
+
+  async #start(signal: AbortSignal | undefined): Promise<void> {
+    throwIfAborted(signal);
+    rmSync(this.#socketPath, { force: true });
+    const data: SimWorkerData = { config: this.config, socketPath: this.#socketPath };
+    const worker = new Worker(WORKER_URL, { workerData: data });
+    this.#worker = worker;
+    this.#gone = null;
+    this.#state = DeviceState.RUNNING;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () =>
+        reject(new AbortedError('opening the simulated device was aborted', { cause: signal?.reason }));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      worker.on('message', (m: SimReply | SimEvent) => {
+        if ('ev' in m && m.ev === 'ready') {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        } else this.#onMessage(worker, m);
+      });
+      worker.on('error', (err) => {
+        this.#lost(worker, `its thread crashed: ${err.message}`);
+        reject(new DeviceGoneError(this.id, `its thread crashed: ${err.message}`, { cause: err }));
+      });
+      worker.on('exit', (code) => {
+        this.#lost(worker, `its thread exited with code ${code}`);
+        reject(new DeviceGoneError(this.id, `its thread exited with code ${code}`));
+      });
+    });
+  }
+
+  #onMessage(worker: Worker, m: SimReply | SimEvent): void {
+    if (worker !== this.#worker) return;
+    if ('id' in m) {
+      const p = this.#pending.get(m.id);
+      if (!p) return;
+      this.#pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(rebuildError(m.error));
+      return;
+    }
+    if (m.ev === 'dying') this.#gone ??= m.detail;
+    else if (m.ev !== 'ready' && this.#saving && m.session === this.#saving.id) this.#saving.event(m);
+  }
+
+  #lost(worker: Worker, detail: string): void {
+    if (worker !== this.#worker || this.#closed) return;
+    this.#gone ??= detail;
+    const err = new DeviceGoneError(this.id, this.#gone);
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+
+  #call<T>(req: SimRequest, signal?: AbortSignal): Promise<T> {
+    if (this.#closed) return Promise.reject(new DeviceGoneError(this.id, 'the backend was closed'));
+    if (this.#gone || !this.#worker) return Promise.reject(new DeviceGoneError(this.id, this.#gone ?? 'not started'));
+    if (signal?.aborted) return Promise.reject(new AbortedError(undefined, { cause: signal.reason }));
+    const id = this.#nextId++;
+    const worker = this.#worker;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        this.#pending.delete(id);
+        reject(new AbortedError(`${req.op} on ${this.id} was aborted`, { cause: signal?.reason }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#pending.set(id, {
+        resolve: (v) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      });
+      worker.postMessage({ id, req });
+    });
+  }
+
+  async readFlags(): Promise<number> {
+    return this.config.flags;
+  }
+
+  async readState(opts?: OperationOptions): Promise<DeviceState> {
+    if (this.#gone) return (this.#state = DeviceState.ERROR);
+    this.#state = await this.#call<DeviceState>({ op: 'state' }, opts?.signal);
+    return this.#state;
+  }
+
+  async applyArc(from: DeviceState, to: DeviceState, opts?: OperationOptions): Promise<DataSession | null> {
+    const written = this.#resuming?.bytesWritten ?? 0;
+    const opened = await this.#call<SimSessionOpened>({ op: 'arc', from, to, written }, opts?.signal);
+    this.#state = to;
+    const effect = arcSessionEffect(from, to);
+    if (effect.closes === 'saving') await this.#closeSaving();
+    if (effect.closes === 'resuming') await this.#closeResuming();
+    if (opened.session === null) return null;
+    let socket: Socket;
+    try {
+      socket = await this.#connect(opts?.signal);
+    } catch (cause) {
+      throw this.#gone
+        ? new DeviceGoneError(this.id, this.#gone, { cause })
+        : new VfioMigrateError(`could not connect the data session of ${this.id}: ${(cause as Error).message}`, {
+            cause,
+          });
+    }
+    if (opened.session === 'saving') return (this.#saving = new SimSavingSession(opened.id, socket, this.#link));
+    return (this.#resuming = new SimResumingSession(opened.id, socket, this.#link));
+  }
+
+  #connect(signal: AbortSignal | undefined): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      // Node's Socket takes the stream options (its typings omit them): the read buffer stays small and fixed.
+      const opts = { path: this.#socketPath, readableHighWaterMark: SOCKET_READ_BUFFER } as net.NetConnectOpts;
+      const socket = net.createConnection(opts);
+      const onAbort = () => {
+        socket.destroy();
+        reject(new AbortedError('connecting the data session was aborted', { cause: signal?.reason }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        signal?.removeEventListener('abort', onAbort);
+        socket.off('error', reject);
+        resolve(socket);
+      });
+    });
+  }
+
+  async #closeSaving(): Promise<void> {
+    const s = this.#saving;
+    this.#saving = null;
+    await s?.close();
+  }
+
+  async #closeResuming(): Promise<void> {
+    const s = this.#resuming;
+    this.#resuming = null;
+    await s?.close();
+  }
+
+  async precopyInfo(session: SavingSession, opts?: OperationOptions): Promise<PrecopyInfo> {
+    const info = await this.#call<{ initialBytes: number; dirtyBytes: number }>(
+      { op: 'precopy-info', read: session.bytesRead },
+      opts?.signal,
+    );
+    return { initialBytes: BigInt(info.initialBytes), dirtyBytes: BigInt(info.dirtyBytes), reinit: false };
+  }
+
+  async stopCopySize(opts?: OperationOptions): Promise<bigint> {
+    const left = await this.#call<number | null>(
+      { op: 'stop-copy-size', read: this.#saving?.bytesRead ?? 0 },
+      opts?.signal,
+    );
+    return BigInt(left ?? fullStreamSize(this.config.pageCount));
+  }
+
+  /** VFIO_DEVICE_RESET; a device whose thread died is restarted, in its power-on state. */
+  async reset(opts?: OperationOptions): Promise<void> {
+    await this.#closeSaving();
+    await this.#closeResuming();
+    if (this.#gone || !this.#worker) {
+      const old = this.#worker;
+      this.#worker = null;
+      await old?.terminate();
+      await this.#start(opts?.signal);
+      return;
+    }
+    await this.#call({ op: 'reset' }, opts?.signal);
+    this.#state = DeviceState.RUNNING;
+  }
+
+  async stateDigest(opts?: OperationOptions): Promise<string> {
+    return this.#call<string>({ op: 'digest' }, opts?.signal);
+  }
+
+  /** With `clock=manual`: lets `ms` of device time pass (a running device writes its pages meanwhile). */
+  async advanceClock(ms: number, opts?: OperationOptions): Promise<void> {
+    await this.#call({ op: 'advance', ms }, opts?.signal);
+  }
+
+  /** What the device thread has produced and consumed, and its heap. */
+  async stats(opts?: OperationOptions): Promise<SimStats> {
+    return this.#call<SimStats>({ op: 'stats' }, opts?.signal);
+  }
+
+  /** Why the device's thread went away, or null. */
+  get gone(): string | null {
+    return this.#gone;
+  }
+
+  describe(): Record<string, unknown> {
+    const c = this.config;
+    return {
+      kind: 'sim',
+      spec: this.id,
+      profile: c.profile.name,
+      modelledOn: c.profile.modelledOn,
+      size: c.size,
+      sizeText: formatSize(c.size),
+      pages: c.pageCount,
+      flags: flagNames(c.flags),
+      seed: c.seed,
+      dirtyRate: c.dirtyRate,
+      clock: c.clock,
+      layout: c.profile.layout.map((r) => ({
+        kind: PAGE_KIND_NAMES[r.kind],
+        share: r.share,
+        hot: r.hot,
+        role: r.role,
+      })),
+      faults: Object.fromEntries(Object.entries(c.faults).filter(([, v]) => v !== undefined && v !== false)),
+      streamBytes: fullStreamSize(c.pageCount),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#closeSaving();
+    await this.#closeResuming();
+    this.#closed = true;
+    const err = new DeviceGoneError(this.id, 'the backend was closed');
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+    const worker = this.#worker;
+    this.#worker = null;
+    await worker?.terminate();
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,159 @@
+// The simulated device itself: runs in a worker thread, off the host's event loop. It answers control requests from
+// the backend over the message port and moves migration data through a UNIX socket the host connects to, so reads,
+// writes, EOF and backpressure are the kernel's.
+import net from 'node:net';
+import process from 'node:process';
+import { parentPort, workerData } from 'node:worker_threads';
+import { InjectedFaultError, SimStreamRejectedError, VfioMigrateError } from '../../errors.ts';
+import { arcSessionEffect, DeviceState, isPreCopyState, stateName } from '../../fsm/index.ts';
+import { StreamProblem } from './device-stream-format.ts';
+import { SimDeviceModel } from './sim-device-model.ts';
+import type {
+  SerializedError,
+  SimEvent,
+  SimRequest,
+  SimSessionOpened,
+  SimStats,
+  SimWorkerData,
+} from './sim-protocol.ts';
+import { formatSimSpec } from './sim-spec.ts';
+import { StateConsumer } from './state-consumer.ts';
+import { StateProducer } from './state-producer.ts';
+
+const port = parentPort;
+if (!port) throw new Error('sim-worker.ts runs as a worker thread');
+const { config, socketPath } = workerData as SimWorkerData;
+const model = new SimDeviceModel(config);
+const deviceId = formatSimSpec(config);
+let producer: StateProducer | null = null;
+let consumer: StateConsumer | null = null;
+let lastProduced = 0;
+let lastConsumed = 0;
+let sessionIds = 0;
+
+const post = (event: SimEvent) => port.postMessage(event);
+
+function die(detail: string): void {
+  post({ ev: 'dying', detail });
+  // Gone at once, like a killed process: its end of the data fd closes with it.
+  process.exit(70);
+}
+
+const server = net.createServer((socket) => {
+  if (producer && !producer.attached) producer.attach(socket);
+  else if (consumer && !consumer.attached) consumer.attach(socket);
+  else socket.destroy();
+});
+server.listen(socketPath, () => post({ ev: 'ready' }));
+
+function closeSessions(): void {
+  if (producer) {
+    lastProduced = producer.written;
+    producer.close();
+  }
+  if (consumer) {
+    lastConsumed = consumer.consumed;
+    consumer.close();
+  }
+  producer = null;
+  consumer = null;
+}
+
+async function arc(from: DeviceState, to: DeviceState, written: number): Promise<SimSessionOpened> {
+  if (model.state !== from) {
+    throw new Error(`internal: asked for ${stateName(from)} -> ${stateName(to)} in ${stateName(model.state)}`);
+  }
+  const name = `${stateName(from)}>${stateName(to)}`;
+  if (config.faults.failArc === name) {
+    if (config.faults.failArcMode === 'error') {
+      closeSessions();
+      model.setState(DeviceState.ERROR);
+    }
+    throw new InjectedFaultError(name, `injected failure of ${stateName(from)} -> ${stateName(to)} (fail-arc)`);
+  }
+  const effect = arcSessionEffect(from, to);
+  if (from === DeviceState.RESUMING && to === DeviceState.STOP && consumer) {
+    // The device completes loading here: everything the host wrote must have been taken, then judged.
+    const c = consumer;
+    await c.waitConsumed(written);
+    try {
+      const state = c.finish();
+      model.load(state.seed, state.gen);
+    } catch (err) {
+      closeSessions();
+      model.setState(DeviceState.ERROR);
+      if (err instanceof StreamProblem) {
+        throw new SimStreamRejectedError(err.reason, `${deviceId} refused its resuming data: ${err.message}`, {
+          device: deviceId,
+          offset: err.offset,
+          acceptedBytes: c.consumed,
+        });
+      }
+      throw err;
+    }
+  }
+  if (effect.closes) closeSessions();
+  model.setState(to);
+  if (effect.opens === 'saving') {
+    producer = new StateProducer(++sessionIds, model, isPreCopyState(to) ? 'precopy' : 'stopcopy', { post, die });
+    return { session: 'saving', id: producer.id };
+  }
+  if (effect.opens === 'resuming') {
+    consumer = new StateConsumer(++sessionIds, model, { die });
+    return { session: 'resuming', id: consumer.id };
+  }
+  if (to === DeviceState.STOP_COPY && producer) producer.enterStopCopy();
+  return { session: null };
+}
+
+async function handle(req: SimRequest): Promise<unknown> {
+  switch (req.op) {
+    case 'state':
+      model.accrue();
+      return model.state;
+    case 'arc':
+      return arc(req.from, req.to, req.written);
+    case 'precopy-info': {
+      if (!producer || !isPreCopyState(model.state)) throw new Error('internal: no pre-copy session');
+      return producer.precopyInfo(req.read);
+    }
+    case 'stop-copy-size':
+      return producer ? producer.remainingBytes(req.read) : null;
+    case 'reset':
+      closeSessions();
+      model.reset();
+      return null;
+    case 'digest':
+      return model.digest();
+    case 'advance':
+      model.advance(req.ms);
+      return null;
+    case 'stats': {
+      const stats: SimStats = {
+        state: model.state,
+        produced: producer?.written ?? lastProduced,
+        consumed: consumer?.consumed ?? lastConsumed,
+        pagesDirtied: model.pagesDirtied,
+        heapUsed: process.memoryUsage().heapUsed,
+      };
+      return stats;
+    }
+  }
+}
+
+function serialize(err: unknown): SerializedError {
+  if (err instanceof VfioMigrateError) {
+    const fields: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(err)) if (k !== 'name' && k !== 'message' && k !== 'code') fields[k] = v;
+    return { code: err.code, name: err.name, message: err.message, fields };
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { code: 'VFM_INTERNAL', name: e.name, message: e.message, fields: {} };
+}
+
+port.on('message', (msg: { id: number; req: SimRequest }) => {
+  handle(msg.req).then(
+    (value) => port.postMessage({ id: msg.id, ok: true, value }),
+    (err) => port.postMessage({ id: msg.id, ok: false, error: serialize(err) }),
+  );
+});

@@ -1,0 +1,200 @@
+// The resuming side of a simulated device, inside its worker: reads the data socket and checks everything it is given
+// (identity, framing, every page's bytes, the integrity trailer, the length), building the new state aside. Only the
+// RESUMING to STOP arc installs it, and only if the stream was complete and sound.
+import type { Socket } from 'node:net';
+import { DeviceStreamParser, StreamProblem } from './device-stream-format.ts';
+import { PageChecker } from './page-content.ts';
+import { PAGE_SIZE } from './profiles.ts';
+import type { SimDeviceModel } from './sim-device-model.ts';
+
+export interface ConsumerHooks {
+  die(detail: string): void;
+}
+
+export interface ResumedState {
+  seed: number;
+  gen: Uint32Array;
+}
+
+export class StateConsumer {
+  readonly id: number;
+  readonly #model: SimDeviceModel;
+  readonly #hooks: ConsumerHooks;
+  readonly #parser: DeviceStreamParser;
+  readonly #checker: PageChecker;
+  #seed = 0;
+  #gen: Uint32Array | null = null;
+  #received: Uint8Array | null = null;
+  #receivedCount = 0;
+  #consumed = 0;
+  #socket: Socket | null = null;
+  #ended = false;
+  #failed: string | null = null;
+  #waiters = new Set<() => void>();
+
+  constructor(id: number, model: SimDeviceModel, hooks: ConsumerHooks) {
+    this.id = id;
+    this.#model = model;
+    this.#hooks = hooks;
+    this.#checker = new PageChecker(model.map);
+    const pageCount = model.config.pageCount;
+    const profile = model.config.profile.name;
+    this.#parser = new DeviceStreamParser({
+      header: (id) => {
+        if (id.profile !== profile) {
+          throw new StreamProblem(
+            'foreign',
+            32,
+            `state of a ${JSON.stringify(id.profile)} device; this is a ${profile}`,
+          );
+        }
+        if (id.pageCount !== pageCount) {
+          throw new StreamProblem(
+            'foreign',
+            16,
+            `state of a ${id.pageCount * (PAGE_SIZE / 1024)} KiB device; this one has ${pageCount * (PAGE_SIZE / 1024)} KiB`,
+          );
+        }
+        this.#seed = id.seed;
+        this.#gen = new Uint32Array(pageCount);
+        this.#received = new Uint8Array(pageCount);
+      },
+      record: (entries, data, offset) => {
+        const gen = this.#gen!;
+        const received = this.#received!;
+        for (let i = 0; i < entries.length / 2; i++) {
+          const page = entries[i * 2]!;
+          const g = entries[i * 2 + 1]!;
+          if (page >= pageCount) {
+            throw new StreamProblem(
+              'malformed',
+              offset,
+              `record at offset ${offset} names page ${page} of ${pageCount}`,
+            );
+          }
+          if (received[page] === 1 && g < gen[page]!) {
+            throw new StreamProblem('malformed', offset, `page ${page} goes back from generation ${gen[page]} to ${g}`);
+          }
+          if (!this.#checker.matches(data.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), this.#seed, page, g)) {
+            throw new StreamProblem('corrupt', offset, `page ${page} in the record at offset ${offset} is corrupt`);
+          }
+          gen[page] = g;
+          if (received[page] === 0) {
+            received[page] = 1;
+            this.#receivedCount++;
+          }
+        }
+      },
+    });
+  }
+
+  /** The host has connected its end of the data fd. */
+  get attached(): boolean {
+    return this.#socket !== null;
+  }
+
+  get consumed(): number {
+    return this.#consumed;
+  }
+
+  attach(socket: Socket): void {
+    this.#socket = socket;
+    socket.on('data', (chunk: Uint8Array) => this.#onData(chunk));
+    socket.on('end', () => this.#end());
+    socket.on('error', () => this.#end());
+    socket.on('close', () => this.#end());
+  }
+
+  close(): void {
+    this.#socket?.destroy();
+    this.#end();
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.#notify();
+  }
+
+  #notify(): void {
+    // Waiters that are still unsatisfied re-register themselves, so take the set before calling them.
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of waiters) w();
+  }
+
+  #onData(chunk: Uint8Array): void {
+    const f = this.#model.config.faults;
+    let off = 0;
+    while (off < chunk.length) {
+      const pos = this.#consumed;
+      if (pos === f.dieAt) {
+        this.#hooks.die(`died at stream offset ${pos} (die-at)`);
+        return;
+      }
+      if (pos === f.failAt) {
+        this.#failed = `the data session failed at offset ${pos} (fail-at)`;
+        this.#socket?.destroy();
+        this.#end();
+        return;
+      }
+      if (pos === f.stallAt) {
+        // Stops reading for good: the writer fills the socket and blocks, as with a wedged device.
+        this.#socket?.pause();
+        return;
+      }
+      let end = chunk.length;
+      for (const b of [f.dieAt, f.failAt, f.stallAt]) {
+        if (b !== undefined && b > pos && b < pos + (end - off)) end = off + (b - pos);
+      }
+      let piece = chunk.subarray(off, end);
+      if (f.corruptAt !== undefined && f.corruptAt >= pos && f.corruptAt < pos + piece.length) {
+        piece = piece.slice();
+        piece[f.corruptAt - pos]! ^= 0x5a;
+      }
+      if (!this.#parser.problem) {
+        try {
+          this.#parser.push(piece);
+        } catch (err) {
+          // The problem is kept; the rest is drained and discarded so the writer never blocks on a refused stream.
+          if (!(err instanceof StreamProblem)) throw err;
+        }
+      }
+      this.#consumed += piece.length;
+      off = end;
+    }
+    this.#notify();
+  }
+
+  /** Resolves once `n` bytes were taken (everything the host wrote), or the fd ended or failed. */
+  waitConsumed(n: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.#consumed >= n || this.#ended) resolve();
+        else this.#waiters.add(check);
+      };
+      check();
+    });
+  }
+
+  /** The state to install, or why not. */
+  finish(): ResumedState {
+    const problem = this.#parser.problem;
+    if (problem) throw problem;
+    if (this.#failed) throw new StreamProblem('session-failed', this.#consumed, this.#failed);
+    if (!this.#parser.complete) {
+      throw new StreamProblem(
+        'truncated',
+        this.#consumed,
+        `the stream ends after ${this.#consumed} bytes without its trailer (truncated)`,
+      );
+    }
+    if (this.#receivedCount < this.#model.config.pageCount) {
+      throw new StreamProblem(
+        'incomplete',
+        this.#consumed,
+        `the stream carried ${this.#receivedCount} of ${this.#model.config.pageCount} pages`,
+      );
+    }
+    return { seed: this.#seed, gen: this.#gen! };
+  }
+}

@@ -1,0 +1,282 @@
+// The saving side of a simulated device, inside its worker: writes the device's stream into the data socket. Pages go
+// out once in order (the initial data), then whatever the running device rewrote after it was sent (dirty data);
+// STOP_COPY adds what is left and the trailer, then closes the fd. Every write waits until the kernel has the bytes,
+// so a slow reader stops the producer with a full socket buffer and nothing piles up in memory.
+import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import {
+  allocRecord,
+  ENTRY_SIZE,
+  encodeHeader,
+  encodeTrailer,
+  initialDataSize,
+  MAX_RECORD_PAGES,
+  RECORD_HEADER_SIZE,
+  TRAILER_SIZE,
+} from './device-stream-format.ts';
+import { fillPage } from './page-content.ts';
+import { PAGE_SIZE } from './profiles.ts';
+import type { SimDeviceModel } from './sim-device-model.ts';
+import type { SimEvent } from './sim-protocol.ts';
+
+/** Bytes the producer may queue in its thread beyond what the kernel took (keeps writes flowing, bounded). */
+const WRITE_AHEAD = 512 * 1024;
+
+export interface ProducerHooks {
+  post(event: SimEvent): void;
+  /** Ends the device abruptly (die-at). */
+  die(detail: string): void;
+}
+
+export class StateProducer {
+  readonly id: number;
+  readonly #model: SimDeviceModel;
+  readonly #hooks: ProducerHooks;
+  #phase: 'precopy' | 'stopcopy';
+  #socket: Socket | null = null;
+  #closed = false;
+  /** Generation + 1 of each page as last sent; 0 = not sent yet. */
+  readonly #sent: Uint32Array;
+  readonly #queued: Uint8Array;
+  #queue: number[] = [];
+  #queueHead = 0;
+  #cursor = 0;
+  #records = 0;
+  #written = 0;
+  #trailerWritten = false;
+  readonly #initialTotal: number;
+  readonly #hash = createHash('sha256');
+  #wake: (() => void) | null = null;
+  #idle = false;
+  #pieceRng: number;
+  readonly #onDirty: (page: number) => void;
+
+  constructor(id: number, model: SimDeviceModel, phase: 'precopy' | 'stopcopy', hooks: ProducerHooks) {
+    this.id = id;
+    this.#model = model;
+    this.#phase = phase;
+    this.#hooks = hooks;
+    this.#sent = new Uint32Array(model.config.pageCount);
+    this.#queued = new Uint8Array(model.config.pageCount);
+    this.#initialTotal = initialDataSize(model.config.pageCount);
+    this.#pieceRng = (model.config.seed ^ 0x9e3779b9) >>> 0 || 1;
+    this.#onDirty = (page) => {
+      if (this.#sent[page] !== 0 && this.#queued[page] === 0) {
+        this.#queued[page] = 1;
+        this.#queue.push(page);
+        this.#kick();
+      }
+    };
+    model.onDirty = this.#onDirty;
+  }
+
+  /** The host has connected its end of the data fd. */
+  get attached(): boolean {
+    return this.#socket !== null;
+  }
+
+  get written(): number {
+    return this.#written;
+  }
+
+  /** Pre-copy info for a reader that has consumed `read` bytes. */
+  precopyInfo(read: number): { initialBytes: number; dirtyBytes: number } {
+    this.#model.accrue();
+    const initialBytes = Math.max(0, this.#initialTotal - read);
+    const inFlightDirty = Math.max(0, this.#written - Math.max(read, this.#initialTotal));
+    return { initialBytes, dirtyBytes: this.#pendingDirtyBytes() + inFlightDirty };
+  }
+
+  /** Bytes a reader at `read` still has to take before the end of STOP_COPY, as things stand. */
+  remainingBytes(read: number): number {
+    this.#model.accrue();
+    const unsentInitial = this.#initialTotal - Math.min(this.#written, this.#initialTotal);
+    const trailer = this.#trailerWritten ? 0 : TRAILER_SIZE;
+    return unsentInitial + this.#pendingDirtyBytes() + trailer + Math.max(0, this.#written - read);
+  }
+
+  #pendingDirtyBytes(): number {
+    const pages = this.#queue.length - this.#queueHead;
+    return pages * (ENTRY_SIZE + PAGE_SIZE) + Math.ceil(pages / MAX_RECORD_PAGES) * RECORD_HEADER_SIZE;
+  }
+
+  enterStopCopy(): void {
+    this.#phase = 'stopcopy';
+    this.#kick();
+  }
+
+  /** The host connected its end of the data fd: start producing. */
+  attach(socket: Socket): void {
+    this.#socket = socket;
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+    this.#run().catch(() => this.close());
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#model.onDirty === this.#onDirty) this.#model.onDirty = null;
+    this.#socket?.destroy();
+    this.#kick();
+  }
+
+  #kick(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  async #run(): Promise<void> {
+    await this.#emit(encodeHeader(this.#identity()));
+    while (!this.#closed) {
+      this.#model.accrue();
+      if (this.#cursor < this.#model.config.pageCount) {
+        const first = this.#cursor;
+        const n = Math.min(MAX_RECORD_PAGES, this.#model.config.pageCount - first);
+        this.#cursor += n;
+        await this.#sendPages((i) => first + i, n);
+        continue;
+      }
+      const pending = this.#queue.length - this.#queueHead;
+      if (pending > 0) {
+        const n = Math.min(MAX_RECORD_PAGES, pending);
+        const head = this.#queueHead;
+        this.#queueHead += n;
+        const pages = this.#queue.slice(head, head + n);
+        for (const p of pages) this.#queued[p] = 0;
+        if (this.#queueHead > 4096 && this.#queueHead * 2 > this.#queue.length) {
+          this.#queue = this.#queue.slice(this.#queueHead);
+          this.#queueHead = 0;
+        }
+        await this.#sendPages((i) => pages[i]!, n);
+        continue;
+      }
+      if (this.#phase === 'stopcopy') {
+        const trailer = encodeTrailer(this.#records, this.#written, this.#hash.digest());
+        this.#trailerWritten = true;
+        await this.#emit(trailer, false);
+        if (!this.#closed) this.#socket?.end();
+        return;
+      }
+      // Pre-copy with nothing to send: the reader's next read() gets ENOMSG until the device writes again.
+      if (!this.#idle) {
+        this.#idle = true;
+        this.#hooks.post({ ev: 'idle', session: this.id, offset: this.#written });
+      }
+      await this.#sleep(this.#model.config.clock === 'real' ? this.#model.msUntilNextPage() : Number.POSITIVE_INFINITY);
+    }
+  }
+
+  #identity() {
+    const m = this.#model;
+    return {
+      profile: m.config.profile.name,
+      pageCount: m.config.pageCount,
+      flags: m.config.flags,
+      seed: m.contentSeed,
+    };
+  }
+
+  async #sendPages(pageAt: (i: number) => number, n: number): Promise<void> {
+    const rec = allocRecord(n, this.#records++);
+    const gen = this.#model.gen;
+    for (let i = 0; i < n; i++) {
+      const page = pageAt(i);
+      const g = gen[page]!;
+      rec.entries[i * 2] = page;
+      rec.entries[i * 2 + 1] = g;
+      this.#sent[page] = g + 1;
+      fillPage(
+        rec.data.subarray((i * PAGE_SIZE) / 4, ((i + 1) * PAGE_SIZE) / 4),
+        this.#model.map.kindOf(page),
+        this.#model.contentSeed,
+        page,
+        g,
+      );
+    }
+    await this.#emit(rec.bytes);
+  }
+
+  /** Writes `bytes` (hashed as they are, sent as the faults make them), one kernel write at a time. */
+  async #emit(bytes: Uint8Array, hashed = true): Promise<void> {
+    if (hashed) this.#hash.update(bytes);
+    if (this.#idle) {
+      this.#idle = false;
+      this.#hooks.post({ ev: 'busy', session: this.id });
+    }
+    const f = this.#model.config.faults;
+    let off = 0;
+    while (off < bytes.length && !this.#closed) {
+      const pos = this.#written;
+      if (pos === f.dieAt) {
+        await this.#flush();
+        this.#hooks.die(`died at stream offset ${pos} (die-at)`);
+        return this.#sleep(Number.POSITIVE_INFINITY);
+      }
+      if (pos === f.failAt) {
+        this.#hooks.post({ ev: 'session-failed', session: this.id, offset: pos, errno: 'EIO' });
+        return this.#sleepUntilClosed();
+      }
+      if (pos === f.stallAt) return this.#sleepUntilClosed();
+      let end = bytes.length;
+      for (const b of [f.dieAt, f.failAt, f.stallAt]) {
+        if (b !== undefined && b > pos && b < pos + (end - off)) end = off + (b - pos);
+      }
+      if (f.shortReads) end = Math.min(end, off + 1 + (this.#nextPiece() % 509));
+      let piece = bytes.subarray(off, end);
+      if (f.corruptAt !== undefined && f.corruptAt >= pos && f.corruptAt < pos + piece.length) {
+        piece = piece.slice();
+        piece[f.corruptAt - pos]! ^= 0x5a;
+      }
+      await this.#write(piece);
+      this.#written += piece.length;
+      off = end;
+      // Separate kernel writes with a turn of the event loop between them, so the reader sees the pieces.
+      if (f.shortReads) await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  #nextPiece(): number {
+    let s = this.#pieceRng;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    this.#pieceRng = s;
+    return s >>> 0;
+  }
+
+  /** Hands `piece` to the socket; waits for the kernel once more than WRITE_AHEAD bytes are queued in the thread. */
+  #write(piece: Uint8Array): Promise<void> {
+    const socket = this.#socket;
+    if (!socket || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      socket.write(piece, () => resolve());
+      if (socket.writableLength <= WRITE_AHEAD) resolve();
+    });
+  }
+
+  /** Resolves once every byte written so far is in the kernel. */
+  #flush(): Promise<void> {
+    return this.#write(new Uint8Array(0)).then(() => {
+      const socket = this.#socket;
+      if (!socket || this.#closed || socket.writableLength === 0) return;
+      return new Promise((resolve) => socket.write(new Uint8Array(0), () => resolve()));
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(() => this.#kick(), ms) : undefined;
+      this.#wake = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async #sleepUntilClosed(): Promise<void> {
+    while (!this.#closed) await this.#sleep(Number.POSITIVE_INFINITY);
+  }
+}

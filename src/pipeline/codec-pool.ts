@@ -1,0 +1,202 @@
+// A pool of worker threads running the chunk codec. Buffers move to a worker and back by transfer (never copied);
+// each task goes to the least busy worker. Results resolve per task, so the caller keeps stream order simply by
+// awaiting them in the order it submitted them. A worker that dies fails every task in flight and the pool.
+// `workers: 0` runs the codec on the calling thread (no threads to start: small streams, tests, embedding).
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { AbortedError, WorkerCrashedError } from '../errors.ts';
+import type { ChunkFrame, EncodedChunk, StreamHeader, StreamLimits } from '../stream/index.ts';
+import { ChunkDecoder, ChunkEncoder } from '../stream/index.ts';
+import type { CodecReply, CodecRequest, CodecWorkerData } from './codec-worker.ts';
+import { deserializeError, type SerializedError } from './worker-errors.ts';
+
+export interface CodecPoolOptions {
+  role: 'encode' | 'decode';
+  header: StreamHeader;
+  limits?: StreamLimits | undefined;
+  /** Threads; 0 = on the calling thread. Default: the machine's available parallelism. */
+  workers?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface EncodeResult {
+  chunk: EncodedChunk;
+  /** The input buffer, handed back for reuse. */
+  input: ArrayBuffer;
+}
+
+export interface DecodeResult {
+  data: Uint8Array;
+  /** The input buffer, handed back for reuse. */
+  input: ArrayBuffer;
+}
+
+interface Pending {
+  resolve(reply: CodecReply): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  busy: number;
+  tasks: Map<number, Pending>;
+}
+
+export function defaultWorkerCount(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** The URL of the worker entry next to this file (.ts from source, .js once built). */
+function workerUrl(): URL {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return new URL(`./codec-worker.${ext}`, import.meta.url);
+}
+
+export class CodecPool {
+  readonly size: number;
+  readonly role: 'encode' | 'decode';
+  #slots: Slot[];
+  #inline: ChunkEncoder | ChunkDecoder | null;
+  #nextId = 1;
+  #failure: Error | null = null;
+  #closed = false;
+
+  private constructor(role: 'encode' | 'decode', slots: Slot[], inline: ChunkEncoder | ChunkDecoder | null) {
+    this.role = role;
+    this.#slots = slots;
+    this.#inline = inline;
+    this.size = slots.length;
+  }
+
+  /** Starts the workers and waits until each has its codec ready (or fails, stopping the others). */
+  static async start(opts: CodecPoolOptions): Promise<CodecPool> {
+    const count = opts.workers ?? defaultWorkerCount();
+    if (count === 0) {
+      const inline =
+        opts.role === 'encode'
+          ? await ChunkEncoder.create(opts.header)
+          : await ChunkDecoder.create(opts.header, opts.limits);
+      return new CodecPool(opts.role, [], inline);
+    }
+    const data: CodecWorkerData = { role: opts.role, header: opts.header, limits: opts.limits };
+    const slots: Slot[] = [];
+    const ready: Promise<void>[] = [];
+    for (let index = 0; index < count; index++) {
+      const worker = new Worker(workerUrl(), { workerData: data });
+      slots.push({ index, worker, busy: 0, tasks: new Map() });
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          const onError = (err: Error) => reject(new WorkerCrashedError(index, err.message, { cause: err }));
+          const onExit = (code: number) => reject(new WorkerCrashedError(index, `exited with code ${code} at start`));
+          worker.once('error', onError);
+          worker.once('exit', onExit);
+          worker.once('message', (msg: { ready: boolean; error?: SerializedError }) => {
+            worker.off('error', onError);
+            worker.off('exit', onExit);
+            if (msg.ready) resolve();
+            else reject(deserializeError(msg.error!));
+          });
+        }),
+      );
+    }
+    const pool = new CodecPool(opts.role, slots, null);
+    const onAbort = () => void pool.close();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await Promise.all(ready);
+      if (opts.signal?.aborted) throw new AbortedError(undefined, { cause: opts.signal.reason });
+    } catch (err) {
+      await pool.close();
+      throw err;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    for (const slot of slots) pool.#attach(slot);
+    return pool;
+  }
+
+  #attach(slot: Slot): void {
+    slot.worker.on('message', (reply: CodecReply) => {
+      const task = slot.tasks.get(reply.id);
+      if (!task) return;
+      slot.tasks.delete(reply.id);
+      slot.busy--;
+      task.resolve(reply);
+    });
+    const crash = (err: Error) => this.#fail(err, slot);
+    slot.worker.on('error', (err) => crash(new WorkerCrashedError(slot.index, err.message, { cause: err })));
+    slot.worker.on('exit', (code) => {
+      if (!this.#closed) crash(new WorkerCrashedError(slot.index, `exited unexpectedly with code ${code}`));
+    });
+  }
+
+  #fail(err: Error, origin?: Slot): void {
+    if (!this.#failure) this.#failure = err;
+    for (const slot of this.#slots) {
+      for (const task of slot.tasks.values()) task.reject(this.#failure);
+      slot.tasks.clear();
+      slot.busy = 0;
+    }
+    if (origin && !this.#closed) void this.close();
+  }
+
+  #submit(req: CodecRequest): Promise<CodecReply> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(new AbortedError('the codec pool is closed'));
+    let best = this.#slots[0]!;
+    for (const slot of this.#slots) if (slot.busy < best.busy) best = slot;
+    return new Promise<CodecReply>((resolve, reject) => {
+      best.tasks.set(req.id, { resolve, reject });
+      best.busy++;
+      best.worker.postMessage(req, [req.buf]);
+    });
+  }
+
+  /**
+   * Encodes `raw` (seq and offset as the stream writer expects). `raw.buffer` is moved to the worker: the caller must
+   * not touch it until the result hands it back as `input`. `raw` must start at offset 0 of its buffer.
+   */
+  async encode(seq: number, rawOffset: number, raw: Uint8Array<ArrayBuffer>): Promise<EncodeResult> {
+    if (this.#inline) {
+      if (this.#closed) throw new AbortedError('the codec pool is closed');
+      return { chunk: (this.#inline as ChunkEncoder).encode(seq, rawOffset, raw), input: raw.buffer };
+    }
+    const reply = await this.#submit({
+      op: 'encode',
+      id: this.#nextId++,
+      seq,
+      rawOffset,
+      buf: raw.buffer,
+      length: raw.length,
+    });
+    if (!reply.ok) throw deserializeError(reply.error);
+    return { chunk: { bytes: reply.bytes, descriptor: reply.descriptor! }, input: reply.buf };
+  }
+
+  /** Decodes and verifies a chunk. `chunk.data.buffer` is moved to the worker (same rules as encode). */
+  async decode(chunk: ChunkFrame & { data: Uint8Array<ArrayBuffer> }): Promise<DecodeResult> {
+    if (this.#inline) {
+      if (this.#closed) throw new AbortedError('the codec pool is closed');
+      return { data: (this.#inline as ChunkDecoder).decode(chunk), input: chunk.data.buffer };
+    }
+    const reply = await this.#submit({
+      op: 'decode',
+      id: this.#nextId++,
+      descriptor: chunk.descriptor,
+      dataOffset: chunk.dataOffset,
+      buf: chunk.data.buffer,
+      length: chunk.data.length,
+    });
+    if (!reply.ok) throw deserializeError(reply.error);
+    return { data: reply.bytes, input: reply.buf };
+  }
+
+  /** Stops every worker (tasks in flight reject). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#fail(new AbortedError('the codec pool was closed'));
+    await Promise.all(this.#slots.map((s) => s.worker.terminate().catch(() => {})));
+  }
+}

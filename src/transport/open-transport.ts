@@ -1,0 +1,60 @@
+// A transport spec to a pipeline end. For sockets, by default the receiving side (a source: `load`) listens and the
+// sending side (a sink: `save`) connects; `listen` flips either one, so whichever side starts first can wait.
+import { TransportSpecError } from '../errors.ts';
+import type { ByteSink, ByteSource } from '../pipeline/byte-endpoints.ts';
+import { type FileSinkOptions, openFileSink, openFileSource } from './file-transport.ts';
+import {
+  acceptSocket,
+  connectSocket,
+  type SocketOptions,
+  type SocketSpec,
+  socketSink,
+  socketSource,
+} from './socket-transport.ts';
+import { openStdinSource, openStdoutSink, type StdioOptions } from './stdio-transport.ts';
+import { formatTransportSpec, parseTransportSpec, type TransportSpec } from './transport-spec.ts';
+
+export interface OpenTransportOptions extends SocketOptions, StdioOptions, FileSinkOptions {
+  /** Sockets: listen (true) or connect (false). Default: sources listen, sinks connect. */
+  listen?: boolean | undefined;
+}
+
+async function socketFor(spec: SocketSpec, listen: boolean, opts: OpenTransportOptions) {
+  if (spec.kind === 'tcp' && !spec.tls && opts.tls) {
+    throw new TransportSpecError(`TLS options were given for ${formatTransportSpec(spec)}: use tls://HOST:PORT`);
+  }
+  if (spec.kind === 'tcp' && !listen && spec.port === 0) {
+    throw new TransportSpecError(`cannot connect to port 0 (${formatTransportSpec(spec)}): name the listener's port`);
+  }
+  return listen ? acceptSocket(spec, opts) : connectSocket(spec, opts);
+}
+
+/** Opens where a stream comes from: `-`, PATH, tcp://, tls://, unix:. */
+export async function openSource(spec: string | TransportSpec, opts: OpenTransportOptions = {}): Promise<ByteSource> {
+  const t = typeof spec === 'string' ? parseTransportSpec(spec) : spec;
+  switch (t.kind) {
+    case 'stdio':
+      return openStdinSource(opts);
+    case 'file':
+      return openFileSource(t.path);
+    default: {
+      const socket = await socketFor(t, opts.listen ?? true, opts);
+      return socketSource(socket, formatTransportSpec(t), opts);
+    }
+  }
+}
+
+/** Opens where a stream goes: `-`, PATH, tcp://, tls://, unix:. */
+export async function openSink(spec: string | TransportSpec, opts: OpenTransportOptions = {}): Promise<ByteSink> {
+  const t = typeof spec === 'string' ? parseTransportSpec(spec) : spec;
+  switch (t.kind) {
+    case 'stdio':
+      return openStdoutSink(opts);
+    case 'file':
+      return openFileSink(t.path, opts);
+    default: {
+      const socket = await socketFor(t, opts.listen ?? false, opts);
+      return socketSink(socket, formatTransportSpec(t));
+    }
+  }
+}

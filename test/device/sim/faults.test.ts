@@ -1,0 +1,195 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MigrationDevice } from '../../../src/device/migration-device.ts';
+import { openDevice } from '../../../src/device/open-device.ts';
+import type { SimBackend } from '../../../src/device/sim/sim-backend.ts';
+import { READ_END } from '../../../src/device/types.ts';
+import { ArcFailedError, DeviceInErrorError, SimStreamRejectedError } from '../../../src/errors.ts';
+import { DeviceState } from '../../../src/fsm/index.ts';
+import { pump, stopCopyMigrate } from './transfer.ts';
+
+const opened: MigrationDevice[] = [];
+async function open(spec: string): Promise<MigrationDevice> {
+  const d = await openDevice(spec);
+  opened.push(d);
+  return d;
+}
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((d) => d.close()));
+});
+
+const MIN = 'sim:minimal,size=64k';
+
+/** Resumes `dst` and expects the RESUMING -> STOP arc to refuse it for `reason`, leaving ERROR and the old state. */
+async function expectRejected(dst: MigrationDevice, reason: string, freshDigest: string | undefined) {
+  const err = (await dst.setState('STOP').catch((e: unknown) => e)) as ArcFailedError;
+  expect(err).toBeInstanceOf(ArcFailedError);
+  expect(err).toMatchObject({ arcFrom: 'RESUMING', arcTo: 'STOP', state: 'ERROR' });
+  expect(err.cause).toBeInstanceOf(SimStreamRejectedError);
+  expect((err.cause as SimStreamRejectedError).reason).toBe(reason);
+  expect((err.cause as SimStreamRejectedError).code).toBe('VFM_DEVICE_REJECTED_STREAM');
+  expect(dst.state).toBe(DeviceState.ERROR);
+  await expect(dst.setState('RUNNING')).rejects.toBeInstanceOf(DeviceInErrorError);
+  // Nothing of the bad data was installed: after the reset the device is its power-on self.
+  await dst.reset();
+  expect(dst.state).toBe(DeviceState.RUNNING);
+  expect(await dst.stateDigest()).toBe(freshDigest);
+}
+
+describe('fault injection', () => {
+  it('fail-arc: the arc fails, the device stays in the arc source state', async () => {
+    const d = await open(`${MIN},fail-arc=STOP>STOP_COPY`);
+    const err = await d.setState('STOP_COPY').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'VFM_ARC_FAILED', state: 'STOP', completed: ['RUNNING>STOP'] });
+    expect((err as Error).cause).toMatchObject({ code: 'VFM_SIM_INJECTED_FAULT', fault: 'STOP>STOP_COPY' });
+    expect(d.state).toBe(DeviceState.STOP);
+    expect(d.session).toBeNull();
+    await d.setState('RUNNING');
+  });
+
+  it('fail-arc with fail-arc-mode=error: the device is in ERROR and only a reset recovers it', async () => {
+    const d = await open(`sim:nic,size=1m,fail-arc=RUNNING>RUNNING_P2P,fail-arc-mode=error`);
+    await expect(d.setState('STOP')).rejects.toMatchObject({ code: 'VFM_ARC_FAILED', state: 'ERROR' });
+    await expect(d.setState('RUNNING')).rejects.toBeInstanceOf(DeviceInErrorError);
+    await d.reset();
+    expect(await d.refreshState()).toBe(DeviceState.RUNNING);
+  });
+
+  it('fail-at: read() fails with EIO at the offset; the partial stream is refused as truncated', async () => {
+    const src = await open(`${MIN},fail-at=20000`);
+    const dst = await open(MIN);
+    const fresh = await dst.stateDigest();
+    await src.setState('STOP_COPY');
+    await dst.setState('RESUMING');
+    let moved = 0;
+    const err = await pump(src, dst, { readSize: 3000, onRead: (n) => void (n > 0 && (moved += n)) }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'VFM_VFIO_DATA_IO', errnoName: 'EIO' });
+    expect(moved).toBe(20000);
+    expect(src.state).toBe(DeviceState.STOP_COPY);
+    await src.setState('STOP');
+    await expectRejected(dst, 'truncated', fresh);
+  });
+
+  it('fail-at on the destination: write() fails, the resume is refused', async () => {
+    // Large enough that the writer outruns the socket buffers and meets the closed fd.
+    const src = await open('sim:nic,size=4m,dirty=0');
+    const dst = await open('sim:nic,size=4m,dirty=0,fail-at=10000');
+    const fresh = await dst.stateDigest();
+    await expect(stopCopyMigrate(src, dst, { readSize: 65536 })).rejects.toMatchObject({ code: 'VFM_VFIO_DATA_IO' });
+    await expectRejected(dst, 'session-failed', fresh);
+  });
+
+  it('stall-at: the stream stops at the offset and a reader with a signal gets out', async () => {
+    const d = await open(`${MIN},stall-at=12345`);
+    await d.setState('STOP_COPY');
+    let moved = 0;
+    const err = await pump(d, null, {
+      signal: AbortSignal.timeout(300),
+      onRead: (n) => void (n > 0 && (moved += n)),
+    }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'VFM_ABORTED' });
+    expect(moved).toBe(12345);
+    expect(d.state).toBe(DeviceState.STOP_COPY);
+    await d.setState('STOP');
+  });
+
+  it('stall-at on the destination: the writer blocks on the full socket and its signal gets it out', async () => {
+    const src = await open('sim:nic,size=4m,dirty=0');
+    const dst = await open('sim:nic,size=4m,stall-at=100000');
+    const err = await stopCopyMigrate(src, dst, { signal: AbortSignal.timeout(400) }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'VFM_ABORTED' });
+    expect(dst.resumingSession!.bytesWritten).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it('short-reads: reads come back short, and the stream still resumes exactly', async () => {
+    const src = await open(`${MIN},short-reads=1`);
+    const dst = await open(MIN);
+    const sizes: number[] = [];
+    await stopCopyMigrate(src, dst, { readSize: 8192, onRead: (n) => void (n > 0 && sizes.push(n)) });
+    expect(sizes.filter((n) => n < 8192).length).toBeGreaterThan(sizes.length / 2);
+    await dst.setState('STOP');
+    expect(await dst.stateDigest()).toBe(await src.stateDigest());
+  });
+
+  for (const [where, offset, reason] of [
+    ['page data', 40000, 'corrupt'],
+    ['a record header', 64 + 3, 'malformed'],
+    ['the stream header', 2, 'foreign'],
+    ['the trailer', 64 + 16 + 16 * 8 + 16 * 4096 + 30, 'corrupt'],
+  ] as const) {
+    it(`corrupt-at in ${where}: the destination refuses (${reason}) and nothing is resumed`, async () => {
+      const src = await open(`${MIN},corrupt-at=${offset}`);
+      const dst = await open(MIN);
+      const fresh = await dst.stateDigest();
+      await stopCopyMigrate(src, dst);
+      await expectRejected(dst, reason, fresh);
+    });
+  }
+
+  it('corrupt-at on the destination: a byte flipped on receipt is caught', async () => {
+    const src = await open(MIN);
+    const dst = await open(`${MIN},corrupt-at=5000`);
+    const fresh = await dst.stateDigest();
+    await stopCopyMigrate(src, dst);
+    await expectRejected(dst, 'corrupt', fresh);
+  });
+
+  it('die-at: the producer dies, the reader sees EOF early, the device is in ERROR; reset restarts it', async () => {
+    const src = await open(`${MIN},die-at=30000`);
+    const dst = await open(MIN);
+    const fresh = await dst.stateDigest();
+    await src.setState('STOP_COPY');
+    await dst.setState('RESUMING');
+    let last = -2;
+    const moved = await pump(src, dst, { readSize: 4096, onRead: (n) => void (last = n) });
+    expect(last).toBe(READ_END);
+    expect(moved).toBe(30000);
+    await expect(src.setState('STOP')).rejects.toMatchObject({ code: 'VFM_ARC_FAILED', state: 'ERROR' });
+    expect((src.backend as SimBackend).gone).toMatch(/die-at/);
+    await expectRejected(dst, 'truncated', fresh);
+    await src.reset();
+    expect(src.state).toBe(DeviceState.RUNNING);
+    await src.setState('STOP');
+  });
+
+  it('die-at on the destination: writes fail and the device is gone', async () => {
+    const src = await open('sim:nic,size=4m,dirty=0');
+    const dst = await open('sim:nic,size=4m,die-at=50000');
+    await expect(stopCopyMigrate(src, dst, { readSize: 8192 })).rejects.toMatchObject({
+      code: expect.stringMatching(/VFM_VFIO_DATA_IO|VFM_DEVICE_GONE/),
+    });
+    await expect(dst.setState('STOP')).rejects.toMatchObject({ code: 'VFM_ARC_FAILED', state: 'ERROR' });
+  });
+
+  it('foreign data: another profile, another size, or not a device stream at all is refused', async () => {
+    for (const [from, to, bytes] of [
+      ['sim:accel', 'sim:minimal,size=16k', null],
+      ['sim:minimal,size=64k', 'sim:minimal,size=128k', null],
+      [null, MIN, new TextEncoder().encode('#!/bin/sh\necho definitely not device state\n'.repeat(4))],
+    ] as const) {
+      const dst = await open(to);
+      const fresh = await dst.stateDigest();
+      await dst.setState('RESUMING');
+      if (from) {
+        const src = await open(from);
+        await src.setState('STOP_COPY');
+        await pump(src, dst);
+      } else await dst.resumingSession!.write(bytes!);
+      await expectRejected(dst, 'foreign', fresh);
+    }
+  });
+
+  it('over-long and truncated streams are refused', async () => {
+    const cases = [
+      { reason: 'over-long', extra: new Uint8Array([0]), limit: undefined },
+      { reason: 'truncated', extra: null, limit: 64 * 1024 },
+    ];
+    for (const c of cases) {
+      const src = await open(MIN);
+      const dst = await open(MIN);
+      const fresh = await dst.stateDigest();
+      await stopCopyMigrate(src, dst, { limit: c.limit });
+      if (c.extra) await dst.resumingSession!.write(c.extra);
+      await expectRejected(dst, c.reason, fresh);
+    }
+  });
+});

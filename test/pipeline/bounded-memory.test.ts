@@ -1,0 +1,53 @@
+// Several GiB from a simulated GPU through save -> in-memory pipe -> load -> a throttled sink, in one process,
+// while RSS is sampled: memory must stay within the budgets plus a fixed overhead and must not grow with the bytes
+// moved. VFM_BOUNDED_BYTES overrides the size (default 4g).
+import { describe, expect, it } from 'vitest';
+import { openDevice } from '../../src/device/open-device.ts';
+import { createBytePipe, loadStream, saveDevice, sinkFromCallback } from '../../src/pipeline/index.ts';
+
+const SIZE = process.env.VFM_BOUNDED_BYTES ?? '4g';
+/** The destination accepts at most this many raw bytes per second (a slow device or link). */
+const SINK_RATE = 256 << 20;
+const MiB = 1 << 20;
+
+describe('bounded memory', () => {
+  it(`moves ${SIZE} through a throttled sink with RSS flat`, async () => {
+    const device = await openDevice(`sim:gpu,size=${SIZE}`, { role: 'source' });
+    const pipe = createBytePipe(4 * MiB);
+    const samples: Array<[number, number]> = []; // (raw bytes delivered, rss)
+    let delivered = 0;
+    const started = performance.now();
+    const sink = sinkFromCallback(async (chunk) => {
+      delivered += chunk.length;
+      const due = started + (delivered / SINK_RATE) * 1000;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    });
+    const sampler = setInterval(() => samples.push([delivered, process.memoryUsage().rss]), 100);
+    const budget = 8 * (MiB + 4096);
+    try {
+      const [saved, loaded] = await Promise.all([
+        saveDevice(device, pipe.sink, { budget, workers: 2 }),
+        loadStream(pipe.source, sink, { budget: 2 * budget, workers: 2 }),
+      ]);
+      expect(loaded.bytes).toBe(saved.bytes);
+      expect(saved.bytes).toBeGreaterThan(3 * 1024 * MiB);
+      expect(saved.peakInFlight).toBeLessThanOrEqual(budget);
+      expect(loaded.peakInFlight).toBeLessThanOrEqual(2 * budget);
+    } finally {
+      clearInterval(sampler);
+      await device.close();
+    }
+    const total = delivered;
+    const settled = samples.filter(([b]) => b > total * 0.1);
+    const early = settled.filter(([b]) => b < total * 0.3).map(([, r]) => r);
+    const late = settled.filter(([b]) => b > total * 0.7).map(([, r]) => r);
+    const peak = Math.max(...settled.map(([, r]) => r));
+    const base = Math.min(...settled.map(([, r]) => r));
+    // flat: no growth from the first third to the last, and the spread stays within the budgets plus slack
+    expect(Math.max(...late)).toBeLessThan(Math.max(...early) + 48 * MiB);
+    expect(peak - base).toBeLessThan(3 * budget + 64 * MiB);
+    // and it is a small fraction of what was moved
+    expect(peak).toBeLessThan(512 * MiB);
+  }, 180_000);
+});

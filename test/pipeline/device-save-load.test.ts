@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { openDevice } from '../../src/device/open-device.ts';
+import { DeviceState } from '../../src/fsm/index.ts';
+import { type ByteSink, loadDevice, saveDevice, sinkFromCallback } from '../../src/pipeline/index.ts';
+
+const DEV = 'sim:nic,size=2m';
+
+function collect(): { sink: ByteSink; bytes(): Buffer } {
+  const parts: Uint8Array[] = [];
+  return { sink: sinkFromCallback((c) => void parts.push(c)), bytes: () => Buffer.concat(parts) };
+}
+
+async function saved(spec = DEV, opts: Parameters<typeof saveDevice>[2] = {}) {
+  const device = await openDevice(spec, { role: 'source' });
+  try {
+    const out = collect();
+    const result = await saveDevice(device, out.sink, { workers: 0, ...opts });
+    return { stream: out.bytes(), result, state: device.state };
+  } finally {
+    await device.close();
+  }
+}
+
+describe('device save and load', () => {
+  it('saves with pre-copy rounds, loads, and both ends report the same state digest', async () => {
+    const { stream, result, state } = await saved(DEV, { precopy: { maxRounds: 2 } });
+    expect(state).toBe(DeviceState.RUNNING);
+    expect(result.precopyRounds).toBeGreaterThan(0);
+    expect(result.sections.map((s) => s.kind)).toContain('pre-copy');
+    expect(result.sections.at(-1)!.kind).toBe('stop-copy');
+    const dst = await openDevice(DEV, { role: 'destination' });
+    try {
+      const loaded = await loadDevice([stream], dst, { workers: 0 });
+      expect(loaded.digest).toBe(result.digest);
+      expect(loaded.sections.length).toBe(result.sections.length);
+      expect(dst.state).toBe(DeviceState.RUNNING);
+    } finally {
+      await dst.close();
+    }
+  });
+
+  it('returns the source device to RUNNING when its data session fails mid-save', async () => {
+    const device = await openDevice(`${DEV},fail-at=300000`, { role: 'source' });
+    try {
+      await expect(saveDevice(device, collect().sink, { workers: 0 })).rejects.toThrow();
+      expect(device.state).toBe(DeviceState.RUNNING);
+    } finally {
+      await device.close();
+    }
+  });
+
+  it('returns the source device to RUNNING when the sink breaks mid-save', async () => {
+    const device = await openDevice(DEV, { role: 'source' });
+    let writes = 0;
+    const broken: ByteSink = {
+      name: 'broken',
+      write: async () => {
+        if (++writes === 3) throw new Error('disk full');
+      },
+      end: async () => {},
+      abort: async () => {},
+    };
+    try {
+      await expect(saveDevice(device, broken, { workers: 0, chunkSize: 256 << 10 })).rejects.toThrow('disk full');
+      expect(device.state).toBe(DeviceState.RUNNING);
+    } finally {
+      await device.close();
+    }
+  });
+
+  it('resets the destination instead of resuming a corrupted stream', async () => {
+    const { stream } = await saved();
+    const bad = Buffer.from(stream);
+    bad[bad.length - 200]! ^= 4; // in the last chunk: most of the data was already written to the device
+    const dst = await openDevice(DEV, { role: 'destination' });
+    const steps: string[] = [];
+    const setState = dst.setState.bind(dst);
+    dst.setState = (target, o) => {
+      steps.push(String(target));
+      return setState(target, o);
+    };
+    try {
+      const err = await loadDevice([bad], dst, { workers: 0 }).catch((e) => e);
+      expect(err.code).toMatch(/^VFM_STREAM_/);
+      expect(dst.state).toBe(DeviceState.RUNNING);
+      // RESUMING was entered, but never left through STOP (the arc where the device would apply the state)
+      expect(steps[0]).toBe(String(DeviceState.RESUMING));
+      expect(steps).not.toContain(String(DeviceState.STOP));
+    } finally {
+      await dst.close();
+    }
+  });
+
+  it('never touches the destination for a stream that is not ours', async () => {
+    const dst = await openDevice(DEV, { role: 'destination' });
+    let touched = false;
+    dst.setState = async () => {
+      touched = true;
+      throw new Error('must not be called');
+    };
+    try {
+      const err = await loadDevice([new Uint8Array(5000).fill(0x42)], dst, { workers: 0 }).catch((e) => e);
+      expect(err.code).toMatch(/^VFM_STREAM_/);
+      expect(touched).toBe(false);
+    } finally {
+      await dst.close();
+    }
+  });
+});
