@@ -2,14 +2,15 @@
 // into IN and reads results from OUT; nothing is allocated per call. Sizes are build-time constants so every
 // offset below is a constant relative to the base.
 //
-//   IN      4 MiB           input of one call (a chunk, an LZ4 block, a piece of a streamed input)
+//   IN      4 MiB + 64 KiB  input of one call (a chunk, a piece of a streamed input, an LZ4 block up to the
+//                           compress bound of 4 MiB)
 //   WINDOW  64 KiB          LZ4 dictionary: the last 64 KiB of earlier output, directly before OUT, so a
 //                           linked block may reference it as if it were part of the output
 //   OUT     4 MiB + 64 KiB  results (LZ4 output, up to the compress bound of a 4 MiB block; page maps)
 //   STATE   64 KiB          streaming hash states and scratch (one slot per kind, see the *_STATE constants)
 //   TABLE   64 KiB          LZ4 compressor hash table
 export const ARENA_ALIGN: usize = 65536;
-export const IN_SIZE: usize = 4 << 20;
+export const IN_SIZE: usize = (4 << 20) + (64 << 10);
 export const WINDOW_SIZE: usize = 64 << 10;
 export const OUT_SIZE: usize = (4 << 20) + (64 << 10);
 export const STATE_SIZE: usize = 64 << 10;

@@ -6,19 +6,19 @@ export function crc32cInit(): void {
   for (let i: u32 = 0; i < 256; i++) {
     let c = i;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-    store<u32>(TABLE + (<usize>i << 2), c);
+    store<u32>(TABLE + ((<usize>i) << 2), c);
   }
   for (let i: u32 = 0; i < 256; i++) {
-    let c = load<u32>(TABLE + (<usize>i << 2));
+    let c = load<u32>(TABLE + ((<usize>i) << 2));
     for (let t: usize = 1; t < 8; t++) {
       c = load<u32>(TABLE + ((<usize>(c & 0xff)) << 2)) ^ (c >>> 8);
-      store<u32>(TABLE + (t << 10) + (<usize>i << 2), c);
+      store<u32>(TABLE + (t << 10) + ((<usize>i) << 2), c);
     }
   }
 }
 
-@inline function tab(t: usize, b: u32): u32 {
-  return load<u32>(TABLE + (t << 10) + (<usize>(b & 0xff) << 2));
+function tab(t: usize, b: u32): u32 {
+  return load<u32>(TABLE + (t << 10) + ((<usize>(b & 0xff)) << 2));
 }
 
 /** Continues a CRC32C over [ptr, ptr+len); pass 0 to start. */

@@ -616,4 +616,3 @@ export class DeviceSetTransitionError extends VfioMigrateError {
     this.states = info.states;
   }
 }
-

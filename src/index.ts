@@ -1,8 +1,8 @@
 // The public API of vfio-migrate.
-export * from './errors.ts';
-export * from './fsm/index.ts';
-export { DEFAULT_DEVICE, type OpenDeviceOptions, openDevice } from './device/open-device.ts';
+
+export { runCli } from './cli/main.ts';
 export { MigrationDevice, type TransitionResult } from './device/migration-device.ts';
+export { DEFAULT_DEVICE, type OpenDeviceOptions, openDevice } from './device/open-device.ts';
 export {
   type DataSession,
   type DeviceBackend,
@@ -13,4 +13,5 @@ export {
   type ResumingSession,
   type SavingSession,
 } from './device/types.ts';
-export { runCli } from './cli/main.ts';
+export * from './errors.ts';
+export * from './fsm/index.ts';

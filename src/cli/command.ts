@@ -1,5 +1,5 @@
 // What every CLI command looks like, and the shared plumbing: output, --json, errors to exit codes.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError, VfioMigrateError } from '../errors.ts';
 
 export interface CliIo {

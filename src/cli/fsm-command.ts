@@ -33,7 +33,12 @@ function renderTable(flags: number): string {
     rows.push(row);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const lines = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd(),
+  );
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const legend = ALL_STATES.map((s) => `${abbrev(stateName(s))}=${stateName(s)}`).join(' ');
   return `flags: ${table.flags.join(',')}\n${lines.join('\n')}\n\ncells: states stepped through; '=' already there; '-' refused (EINVAL)\n${legend}\n`;

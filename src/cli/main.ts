@@ -5,15 +5,24 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
 import { type CliIo, type Command, describeError, toJson } from './command.ts';
-import { fsmCommand } from './fsm-command.ts';
 import { devicesCommand } from './devices-command.ts';
+import { fsmCommand } from './fsm-command.ts';
+import { inspectCommand } from './inspect-command.ts';
+import { loadCommand } from './load-command.ts';
 import { recoverCommand, resetCommand } from './reset-command.ts';
 import { saveCommand } from './save-command.ts';
-import { loadCommand } from './load-command.ts';
-import { inspectCommand } from './inspect-command.ts';
 import { simCommand } from './sim-command.ts';
 
-const commands: Command[] = [fsmCommand, devicesCommand, resetCommand, recoverCommand, saveCommand, loadCommand, inspectCommand, simCommand];
+const commands: Command[] = [
+  fsmCommand,
+  simCommand,
+  devicesCommand,
+  saveCommand,
+  loadCommand,
+  inspectCommand,
+  recoverCommand,
+  resetCommand,
+];
 
 const VERSION = '0.1.0';
 

@@ -20,5 +20,5 @@ export {
   type StateName,
   stateName,
 } from './states.ts';
-export { type TransitionTable, transitionTable } from './table.ts';
 export { type StepOptions, type StepRecord, stepTransition } from './stepper.ts';
+export { type TransitionTable, transitionTable } from './table.ts';

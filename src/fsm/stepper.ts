@@ -35,9 +35,12 @@ export async function stepTransition<T>(opts: StepOptions<T>): Promise<StepRecor
   let cur = from;
   for (const next of path) {
     if (signal?.aborted) {
-      throw new AbortedError(`aborted before ${stateName(cur)} -> ${stateName(next)}; the device is in ${stateName(cur)}`, {
-        cause: signal.reason,
-      });
+      throw new AbortedError(
+        `aborted before ${stateName(cur)} -> ${stateName(next)}; the device is in ${stateName(cur)}`,
+        {
+          cause: signal.reason,
+        },
+      );
     }
     if (!isSingleArc(flags, cur, next)) {
       throw new Error(`internal: ${stateName(cur)} -> ${stateName(next)} is not a single arc for flags ${flags}`);

@@ -25,7 +25,11 @@ describe('vfio-migrate fsm', () => {
     const r = await runCliCaptured(['fsm', 'RUNNING', 'STOP_COPY']);
     expect(r).toMatchObject({ code: 0, out: 'RUNNING -> RUNNING_P2P -> STOP -> STOP_COPY\n' });
     const j = await runCliCaptured(['fsm', 'resuming', '2', '--json']);
-    expect(JSON.parse(j.out)).toMatchObject({ from: 'RESUMING', to: 'RUNNING', path: ['STOP', 'RUNNING_P2P', 'RUNNING'] });
+    expect(JSON.parse(j.out)).toMatchObject({
+      from: 'RESUMING',
+      to: 'RUNNING',
+      path: ['STOP', 'RUNNING_P2P', 'RUNNING'],
+    });
   });
 
   it('exits 1 with the error code for a refused request', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   FlagsWithoutStopCopyError,
-  TransitionRejectedError,
+  type TransitionRejectedError,
   UnknownFlagError,
   UnknownStateError,
 } from '../../src/errors.ts';

@@ -89,7 +89,9 @@ describe('the kernel next-step table', () => {
       for (const s of ALL_STATES.slice(1)) {
         const r = transitionPath(flags, s, s);
         expect(r.ok ? r.path : r.reason).toEqual(
-          (s === 5 && !(flags & 2)) || (s === 6 && !(flags & 4)) || (s === 7 && flags !== 7) ? 'unsupported-source' : [],
+          (s === 5 && !(flags & 2)) || (s === 6 && !(flags & 4)) || (s === 7 && flags !== 7)
+            ? 'unsupported-source'
+            : [],
         );
       }
     }

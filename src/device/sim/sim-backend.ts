@@ -68,6 +68,7 @@ export class SimBackend implements DeviceBackend {
   #saving: SimSavingSession | null = null;
   #resuming: SimResumingSession | null = null;
   readonly #link: SessionLink;
+  #shortReadState = 0;
 
   private constructor(config: SimConfig) {
     this.config = config;
@@ -78,7 +79,18 @@ export class SimBackend implements DeviceBackend {
       deviceId: this.id,
       inPreCopy: () => isPreCopyState(this.#state),
       gone: () => this.#gone,
+      readCap: () => (config.faults.shortReads ? this.#nextShortRead() : Number.POSITIVE_INFINITY),
     };
+  }
+
+  // Deterministic read caps (1..509 bytes) from the device's seed, like a driver that hands out small records.
+  #nextShortRead(): number {
+    let x = (this.#shortReadState ||= this.config.seed >>> 0 || 1);
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.#shortReadState = x >>> 0;
+    return 1 + (this.#shortReadState % 509);
   }
 
   /** Starts the device's thread; resolves once it is ready for requests. */

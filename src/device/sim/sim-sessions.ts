@@ -13,6 +13,8 @@ export interface SessionLink {
   inPreCopy(): boolean;
   /** Why the device's thread went away, or null while it lives. */
   gone(): string | null;
+  /** The most one read() may return: unbounded normally; a few hundred bytes under the short-reads fault. */
+  readCap(): number;
 }
 
 /** Bytes the host socket may hold ahead of the reader. */
@@ -90,7 +92,7 @@ export class SimSavingSession implements SavingSession {
     for (;;) {
       if (this.#closed) throw new SessionClosedError(`the saving session of ${this.#link.deviceId} is closed`);
       throwIfAborted(opts?.signal);
-      let limit = into.length;
+      let limit = Math.min(into.length, this.#link.readCap());
       if (this.#failure) limit = Math.min(limit, this.#failure.offset - this.#bytesRead);
       let n = 0;
       while (n < limit && socket.readableLength > 0) {

@@ -1,0 +1,114 @@
+// XXH32, one-shot and streaming: the LZ4 frame format uses it for the header, block and content checksums.
+// Streaming state (XXH32_STATE slot, 64 bytes): v1..v4 @0..15, total length @16, seed @24, buffered @28,
+// pending partial stripe (< 16 bytes) @32.
+const P1: u32 = 0x9e3779b1;
+const P2: u32 = 0x85ebca77;
+const P3: u32 = 0xc2b2ae3d;
+const P4: u32 = 0x27d4eb2f;
+const P5: u32 = 0x165667b1;
+
+function round(acc: u32, input: u32): u32 {
+  return rotl<u32>(acc + input * P2, 13) * P1;
+}
+
+function finish(h: u32, p: usize, len: usize): u32 {
+  while (len >= 4) {
+    h = rotl<u32>(h + load<u32>(p) * P3, 17) * P4;
+    p += 4;
+    len -= 4;
+  }
+  while (len > 0) {
+    h = rotl<u32>(h + <u32>load<u8>(p) * P5, 11) * P1;
+    p++;
+    len--;
+  }
+  h ^= h >> 15;
+  h *= P2;
+  h ^= h >> 13;
+  h *= P3;
+  return h ^ (h >> 16);
+}
+
+export function xxh32(p: usize, len: usize, seed: u32): u32 {
+  let h: u32;
+  const end = p + len;
+  if (len >= 16) {
+    let v1 = seed + P1 + P2;
+    let v2 = seed + P2;
+    let v3 = seed;
+    let v4 = seed - P1;
+    const limit = end - 16;
+    do {
+      v1 = round(v1, load<u32>(p));
+      v2 = round(v2, load<u32>(p, 4));
+      v3 = round(v3, load<u32>(p, 8));
+      v4 = round(v4, load<u32>(p, 12));
+      p += 16;
+    } while (p <= limit);
+    h = rotl<u32>(v1, 1) + rotl<u32>(v2, 7) + rotl<u32>(v3, 12) + rotl<u32>(v4, 18);
+  } else {
+    h = seed + P5;
+  }
+  return finish(h + <u32>len, p, end - p);
+}
+
+export function xxh32Reset(st: usize, seed: u32): void {
+  store<u32>(st, seed + P1 + P2, 0);
+  store<u32>(st, seed + P2, 4);
+  store<u32>(st, seed, 8);
+  store<u32>(st, seed - P1, 12);
+  store<u64>(st, 0, 16);
+  store<u32>(st, seed, 24);
+  store<u32>(st, 0, 28);
+}
+
+export function xxh32Update(st: usize, p: usize, len: usize): void {
+  store<u64>(st, load<u64>(st, 16) + <u64>len, 16);
+  const buffered = <usize>load<u32>(st, 28);
+  const buf = st + 32;
+  if (buffered + len < 16) {
+    memory.copy(buf + buffered, p, len);
+    store<u32>(st, <u32>(buffered + len), 28);
+    return;
+  }
+  let v1 = load<u32>(st, 0);
+  let v2 = load<u32>(st, 4);
+  let v3 = load<u32>(st, 8);
+  let v4 = load<u32>(st, 12);
+  if (buffered) {
+    const fill: usize = 16 - buffered;
+    memory.copy(buf + buffered, p, fill);
+    p += fill;
+    len -= fill;
+    v1 = round(v1, load<u32>(buf));
+    v2 = round(v2, load<u32>(buf, 4));
+    v3 = round(v3, load<u32>(buf, 8));
+    v4 = round(v4, load<u32>(buf, 12));
+  }
+  while (len >= 16) {
+    v1 = round(v1, load<u32>(p));
+    v2 = round(v2, load<u32>(p, 4));
+    v3 = round(v3, load<u32>(p, 8));
+    v4 = round(v4, load<u32>(p, 12));
+    p += 16;
+    len -= 16;
+  }
+  store<u32>(st, v1, 0);
+  store<u32>(st, v2, 4);
+  store<u32>(st, v3, 8);
+  store<u32>(st, v4, 12);
+  memory.copy(buf, p, len);
+  store<u32>(st, <u32>len, 28);
+}
+
+export function xxh32Digest(st: usize): u32 {
+  const total = load<u64>(st, 16);
+  const h =
+    total >= 16
+      ? rotl<u32>(load<u32>(st, 0), 1) +
+        rotl<u32>(load<u32>(st, 4), 7) +
+        rotl<u32>(load<u32>(st, 8), 12) +
+        rotl<u32>(load<u32>(st, 12), 18)
+      : load<u32>(st, 24) + P5;
+  return finish(h + <u32>total, st + 32, <usize>load<u32>(st, 28));
+}
