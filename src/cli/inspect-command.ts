@@ -49,7 +49,7 @@ function render(file: string, r: InspectReport): string {
   if (r.sections.length > 0) {
     lines.push('sections');
     for (const s of r.sections) {
-      const ratio = s.encodedBytes > 0 ? (s.rawBytes / s.encodedBytes).toFixed(2) : '-';
+      const ratio = s.rawBytes > 0 ? (s.encodedBytes / s.rawBytes).toFixed(3) : '-';
       lines.push(
         `  #${s.index} ${s.kind.padEnd(9)} raw ${size(s.rawBytes)}, stream ${size(s.encodedBytes)}, ratio ${ratio}, ` +
           `${s.chunks} chunks (${s.zeroChunks} zero)${s.expectedBytes === null ? '' : `, announced ${size(s.expectedBytes)}`}`,

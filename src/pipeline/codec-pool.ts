@@ -47,6 +47,17 @@ export function defaultWorkerCount(): number {
   return Math.max(1, availableParallelism());
 }
 
+/**
+ * Threads for a stream of `expectedBytes` (null when unknown): none when the whole stream is at most two chunks
+ * (small fixed-state devices such as hisi_acc or mtty send a few hundred bytes, far less work than starting a
+ * thread), the machine's parallelism otherwise.
+ */
+export function autoWorkerCount(expectedBytes: number | null | undefined, chunkSize: number): number {
+  return expectedBytes !== null && expectedBytes !== undefined && expectedBytes <= 2 * chunkSize
+    ? 0
+    : defaultWorkerCount();
+}
+
 /** The URL of the worker entry next to this file (.ts from source, .js once built). */
 function workerUrl(): URL {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';

@@ -9,7 +9,7 @@ export {
   sourceFromAsyncIterable,
   sourceFromWebReadable,
 } from './byte-endpoints.ts';
-export { CodecPool, type CodecPoolOptions, defaultWorkerCount } from './codec-pool.ts';
+export { autoWorkerCount, CodecPool, type CodecPoolOptions, defaultWorkerCount } from './codec-pool.ts';
 export { checkDeviceMatch, type LoadDeviceOptions, type LoadDeviceResult, loadDevice } from './device-load.ts';
 export {
   deviceMetadata,

@@ -12,7 +12,7 @@ import {
 } from '../stream/index.ts';
 import { ByteBudget } from './byte-budget.ts';
 import type { ByteSink, ByteSource } from './byte-endpoints.ts';
-import { CodecPool, type DecodeResult, defaultWorkerCount } from './codec-pool.ts';
+import { autoWorkerCount, CodecPool, type DecodeResult } from './codec-pool.ts';
 import { type SinkLike, type SourceLike, toByteSink, toByteSource } from './endpoint-adapters.ts';
 import { type ProgressListener, ProgressMeter } from './progress-meter.ts';
 import { perChunkReservation, resolveBudget } from './stream-saver.ts';
@@ -143,7 +143,7 @@ export async function loadStream(
     await opts.onHeader?.(h);
     throwIfAborted(signal);
     const perChunk = perChunkReservation(h) + h.maxChunkSize;
-    workers = opts.workers ?? defaultWorkerCount();
+    workers = opts.workers ?? autoWorkerCount(h.expectedBytes, h.maxChunkSize);
     budget = new ByteBudget(resolveBudget(perChunk, workers, opts.budget));
     meter.total = h.expectedBytes;
     pool = await CodecPool.start({ role: 'decode', header: h, limits: opts.limits, workers, signal });

@@ -16,7 +16,7 @@ import {
 } from '../stream/index.ts';
 import { ByteBudget } from './byte-budget.ts';
 import { type ByteSink, type ByteSource, readFull } from './byte-endpoints.ts';
-import { CodecPool, defaultWorkerCount, type EncodeResult } from './codec-pool.ts';
+import { autoWorkerCount, CodecPool, type EncodeResult } from './codec-pool.ts';
 import { type SinkLike, type SourceLike, toByteSink, toByteSource } from './endpoint-adapters.ts';
 import { type ProgressListener, ProgressMeter } from './progress-meter.ts';
 
@@ -158,7 +158,7 @@ export class StreamSaver {
       expectedBytes: opts.expectedBytes,
       streamId: opts.streamId,
     });
-    const workers = opts.workers ?? defaultWorkerCount();
+    const workers = opts.workers ?? autoWorkerCount(opts.expectedBytes, header.maxChunkSize);
     const perChunk = perChunkReservation(header);
     const budget = new ByteBudget(resolveBudget(perChunk, workers, opts.budget));
     const sink = toByteSink(sinkLike);

@@ -45,7 +45,7 @@ export interface InspectReport {
   chunks: number;
   zeroChunks: number;
   storedChunks: number;
-  /** rawBytes / streamBytes. */
+  /** streamBytes / rawBytes (lower is better), as the pipeline and the stock tools report it. */
   ratio: number;
   /** The stream digest from the verified trailer (hex). */
   digest?: string;
@@ -129,6 +129,7 @@ export async function inspectStream(
     report.error = { code: err.code, message: err.message, offset: err.offset };
     delete report.digest;
   }
-  report.ratio = report.streamBytes > 0 ? report.rawBytes / report.streamBytes : 0;
+  // Stream bytes per raw byte, as the pipeline and the stock tools report it (lower is better).
+  report.ratio = report.rawBytes > 0 ? report.streamBytes / report.rawBytes : 0;
   return report;
 }

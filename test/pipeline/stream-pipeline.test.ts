@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { AbortedError, VfioMigrateError } from '../../src/errors.ts';
 import {
   type ByteSink,
+  autoWorkerCount,
   decodeToIterable,
+  defaultWorkerCount,
   encodeToIterable,
   loadStream,
   saveStream,
@@ -219,5 +221,20 @@ describe('save and load pipeline', () => {
     const after = produced;
     await new Promise((r) => setTimeout(r, 100));
     expect(produced).toBe(after);
+  });
+});
+
+describe('worker count', () => {
+  it('starts no threads for a stream announced as two chunks or less, and the default pool otherwise', async () => {
+    expect(autoWorkerCount(96, 1 << 20)).toBe(0);
+    expect(autoWorkerCount(2 << 20, 1 << 20)).toBe(0);
+    expect(autoWorkerCount((2 << 20) + 1, 1 << 20)).toBe(defaultWorkerCount());
+    expect(autoWorkerCount(null, 1 << 20)).toBe(defaultWorkerCount());
+    const small = await encode(deviceBytes(96), { expectedBytes: 96 });
+    expect(small.result.workers).toBe(0);
+    const back = collect();
+    const loaded = await loadStream([small.stream], back.sink);
+    expect(loaded.workers).toBe(0);
+    expect(back.bytes()).toEqual(Buffer.from(deviceBytes(96)));
   });
 });
