@@ -1,17 +1,10 @@
-// The public API of vfio-migrate.
-
+// The public API of vfio-migrate: the state machine, devices, the stream format, the pipeline, transports, the
+// WebAssembly core, and the CLI entry point, with every error class.
 export { runCli } from './cli/main.ts';
-export { MigrationDevice, type TransitionResult } from './device/migration-device.ts';
-export { DEFAULT_DEVICE, type OpenDeviceOptions, openDevice } from './device/open-device.ts';
-export {
-  type DataSession,
-  type DeviceBackend,
-  type OperationOptions,
-  type PrecopyInfo,
-  READ_DRAINED,
-  READ_END,
-  type ResumingSession,
-  type SavingSession,
-} from './device/types.ts';
+export * from './core/index.ts';
+export * from './device/index.ts';
 export * from './errors.ts';
 export * from './fsm/index.ts';
+export * from './pipeline/index.ts';
+export * from './stream/index.ts';
+export * from './transport/index.ts';

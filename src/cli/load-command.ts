@@ -30,7 +30,7 @@ ${transferUsage}
 
 examples:
   vfio-migrate load --device sim:gpu,size=1g -i gpu.vfm --json
-  zstd -c device.vfm | vfio-migrate load -i -        (any pipe works; stdin is the default for -)
+  ssh src-host vfio-migrate save -o - | vfio-migrate load -i -     (any pipe works)
   vfio-migrate load --device sim:nic -i tls://:7443 --tls-cert srv.pem --tls-key srv.key`;
 
 export const loadCommand: Command = {

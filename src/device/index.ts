@@ -11,7 +11,7 @@ export {
 export { MigrationDevice, type TransitionResult } from './migration-device.ts';
 export { DEFAULT_DEVICE, type OpenDeviceOptions, openDevice } from './open-device.ts';
 export { openSimBackend } from './sim/open-sim.ts';
-export { PAGE_SIZE, SIM_PROFILES, type SimProfile } from './sim/profiles.ts';
+export { SIM_PROFILES, type SimProfile } from './sim/profiles.ts';
 export { SimBackend } from './sim/sim-backend.ts';
 export type { SimStats } from './sim/sim-protocol.ts';
 export {

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AbortedError, VfioMigrateError } from '../../src/errors.ts';
 import {
-  type ByteSink,
   autoWorkerCount,
+  type ByteSink,
   decodeToIterable,
   defaultWorkerCount,
   encodeToIterable,
