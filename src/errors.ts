@@ -147,6 +147,15 @@ export class SessionClosedError extends VfioMigrateError {
   override name = 'SessionClosedError';
 }
 
+/**
+ * The device did not hand over the data session its arc opens (the arc into the saving group, or STOP to
+ * RESUMING, returned no fd), or the session could not be connected: a driver or simulator fault.
+ */
+export class DataSessionMissingError extends VfioMigrateError {
+  override readonly code = 'VFM_DATA_SESSION_MISSING';
+  override name = 'DataSessionMissingError';
+}
+
 /** A `--device` spec that names no known kind of device or has bad parameters. */
 export class DeviceSpecError extends VfioMigrateError {
   override readonly code = 'VFM_DEVICE_SPEC';

@@ -11,7 +11,7 @@
 // Stopping therefore has all P2P devices in RUNNING_P2P (or PRE_COPY_P2P) before any device reaches STOP, and
 // resuming has all of them in RUNNING_P2P before any leaves it. Two devices without P2P cannot be ordered safely
 // against each other; the kernel offers nothing for that case either (QEMU refuses to migrate such a set).
-import { DeviceInErrorError, DeviceSetTransitionError, throwIfAborted, VfioMigrateError } from '../errors.ts';
+import { DeviceInErrorError, DeviceSetTransitionError, throwIfAborted, UsageError } from '../errors.ts';
 import { DeviceState, MigrationFlag, parseState, requirePath, type StateName, stateName } from '../fsm/index.ts';
 import type { MigrationDevice, TransitionResult } from './migration-device.ts';
 import { type OpenDeviceOptions, openDevice } from './open-device.ts';
@@ -66,7 +66,7 @@ export class DeviceSet {
   readonly devices: readonly MigrationDevice[];
 
   constructor(devices: readonly MigrationDevice[]) {
-    if (devices.length === 0) throw new VfioMigrateError('a device set needs at least one device');
+    if (devices.length === 0) throw new UsageError('a device set needs at least one device');
     this.devices = devices;
   }
 

@@ -2,6 +2,7 @@
 // transitions, with the data session tracked the way the kernel ties it to the state.
 import {
   ArcFailedError,
+  DataSessionMissingError,
   DeviceInErrorError,
   MigrationUnsupportedError,
   PrecopyInfoUnavailableError,
@@ -107,7 +108,9 @@ export class MigrationDevice {
           if (effect.closes) await this.#closeSession();
           if (effect.opens) {
             if (!session)
-              throw new Error(`internal: ${this.id} opened no session on ${stateName(a)} -> ${stateName(b)}`);
+              throw new DataSessionMissingError(
+                `${this.id} opened no data session on ${stateName(a)} -> ${stateName(b)}`,
+              );
             this.#session = session;
             opened = session;
           } else if (session) {

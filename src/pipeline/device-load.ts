@@ -3,7 +3,7 @@
 // what it got) -> RUNNING. Any stream error resets the device instead of stepping a RESUMING that received a bad or
 // incomplete stream.
 import type { MigrationDevice } from '../device/migration-device.ts';
-import { StreamDeviceMismatchError, VfioMigrateError } from '../errors.ts';
+import { DataSessionMissingError, StreamDeviceMismatchError } from '../errors.ts';
 import { DeviceState, stateName } from '../fsm/index.ts';
 import type { StreamHeader } from '../stream/index.ts';
 import { deviceMetadata, recoverToRunning } from './device-save.ts';
@@ -51,7 +51,7 @@ export async function loadDevice(
         touched = true;
         const { opened } = await device.setState(DeviceState.RESUMING, { signal });
         const session = opened?.kind === 'resuming' ? opened : device.resumingSession;
-        if (!session) throw new VfioMigrateError(`${device.id} opened no resuming session`);
+        if (!session) throw new DataSessionMissingError(`${device.id} opened no resuming session`);
         return session;
       },
       {

@@ -2,7 +2,7 @@
 // RUNNING (or STOP). Whatever fails, the source device is brought back to RUNNING: a failed save must never leave
 // a VMM's device stopped.
 import type { MigrationDevice } from '../device/migration-device.ts';
-import { DeviceRecoveryError, VfioMigrateError } from '../errors.ts';
+import { DataSessionMissingError, DeviceRecoveryError } from '../errors.ts';
 import { DeviceState, MigrationFlag, stateName } from '../fsm/index.ts';
 import type { SinkLike } from './endpoint-adapters.ts';
 import { sourceFromSavingSession } from './endpoint-adapters.ts';
@@ -89,7 +89,8 @@ export async function saveDevice(
       const maxRounds = policy.maxRounds ?? 4;
       const threshold = policy.dirtyThreshold ?? 1 << 20;
       const { opened } = await device.setState(DeviceState.PRE_COPY, { signal });
-      if (opened?.kind !== 'saving') throw new VfioMigrateError('PRE_COPY opened no saving session');
+      if (opened?.kind !== 'saving')
+        throw new DataSessionMissingError(`${device.id}: PRE_COPY opened no saving session`);
       for (;;) {
         const info = await device.precopyInfo({ signal });
         const pending = toNumber(info.initialBytes + info.dirtyBytes) ?? null;
@@ -103,7 +104,7 @@ export async function saveDevice(
     // Into STOP_COPY: from PRE_COPY the same session continues; from RUNNING the arc into the group opens one.
     const { opened } = await device.setState(DeviceState.STOP_COPY, { signal });
     const session = opened?.kind === 'saving' ? opened : device.savingSession;
-    if (!session) throw new VfioMigrateError(`${device.id} has no saving session in STOP_COPY`);
+    if (!session) throw new DataSessionMissingError(`${device.id} has no saving session in STOP_COPY`);
     const stopCopyBytes = usePrecopy ? toNumber(await device.stopCopySize({ signal })) : stopCopyEstimate;
     await saver.section('stop-copy', sourceFromSavingSession(session), { expectedBytes: stopCopyBytes ?? null });
     const result = await saver.finish();

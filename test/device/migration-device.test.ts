@@ -4,6 +4,7 @@ import { MigrationDevice } from '../../src/device/migration-device.ts';
 import { READ_DRAINED, READ_END } from '../../src/device/types.ts';
 import {
   ArcFailedError,
+  DataSessionMissingError,
   DeviceInErrorError,
   MigrationUnsupportedError,
   PrecopyInfoUnavailableError,
@@ -62,6 +63,22 @@ describe('MigrationDevice over the recording fake', () => {
     await expect((opened as { read(b: Uint8Array): Promise<number> }).read(buf)).rejects.toBeInstanceOf(
       SessionClosedError,
     );
+  });
+
+  it('fails the arc with VFM_DATA_SESSION_MISSING when a driver opens no fd on an arc into the saving group', async () => {
+    class NoFdBackend extends RecordingBackend {
+      override async applyArc(from: DeviceState, to: DeviceState) {
+        await super.applyArc(from, to);
+        return null;
+      }
+    }
+    const dev = await MigrationDevice.open(new NoFdBackend());
+    const err = await dev.setState('STOP_COPY').catch((e) => e);
+    expect(err).toBeInstanceOf(ArcFailedError);
+    expect(err.cause).toBeInstanceOf(DataSessionMissingError);
+    expect(err.cause.code).toBe('VFM_DATA_SESSION_MISSING');
+    expect(err).toMatchObject({ arcFrom: 'STOP', arcTo: 'STOP_COPY', state: 'STOP_COPY' });
+    expect(dev.session).toBeNull();
   });
 
   it('opens the resuming session on STOP to RESUMING and closes it on RESUMING to STOP', async () => {

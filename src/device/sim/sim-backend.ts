@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   AbortedError,
+  DataSessionMissingError,
   DeviceGoneError,
   InjectedFaultError,
   type SimRejectReason,
   SimStreamRejectedError,
   throwIfAborted,
-  VfioMigrateError,
 } from '../../errors.ts';
 import { arcSessionEffect, DeviceState, flagNames, isPreCopyState } from '../../fsm/index.ts';
 import type { DataSession, DeviceBackend, OperationOptions, PrecopyInfo, SavingSession } from '../types.ts';
@@ -206,7 +206,7 @@ export class SimBackend implements DeviceBackend {
     } catch (cause) {
       throw this.#gone
         ? new DeviceGoneError(this.id, this.#gone, { cause })
-        : new VfioMigrateError(`could not connect the data session of ${this.id}: ${(cause as Error).message}`, {
+        : new DataSessionMissingError(`could not connect the data session of ${this.id}: ${(cause as Error).message}`, {
             cause,
           });
     }
