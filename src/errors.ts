@@ -156,6 +156,25 @@ export class DataSessionMissingError extends VfioMigrateError {
   override name = 'DataSessionMissingError';
 }
 
+/**
+ * The device is not in a state a save or load can start from (a saving or resuming session of someone else, a
+ * process that died mid-migration, or ERROR); nothing was done to it. `recover` brings it back to RUNNING.
+ */
+export class DeviceNotReadyError extends VfioMigrateError {
+  override readonly code = 'VFM_DEVICE_NOT_READY';
+  override name = 'DeviceNotReadyError';
+  readonly device: string;
+  readonly state: string;
+  constructor(device: string, state: string, operation: 'save' | 'load') {
+    super(
+      `cannot ${operation} ${device}: it is in ${state}, left there by an earlier user or a migration that did not ` +
+        `finish; nothing was done to it. Bring it back with: vfio-migrate recover --device ${device}`,
+    );
+    this.device = device;
+    this.state = state;
+  }
+}
+
 /** A `--device` spec that names no known kind of device or has bad parameters. */
 export class DeviceSpecError extends VfioMigrateError {
   override readonly code = 'VFM_DEVICE_SPEC';

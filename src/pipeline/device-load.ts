@@ -6,6 +6,7 @@ import type { MigrationDevice } from '../device/migration-device.ts';
 import { DataSessionMissingError, StreamDeviceMismatchError } from '../errors.ts';
 import { DeviceState, stateName } from '../fsm/index.ts';
 import type { StreamHeader } from '../stream/index.ts';
+import { assertReadyFor } from './device-readiness.ts';
 import { deviceMetadata, recoverToRunning } from './device-save.ts';
 import type { SourceLike } from './endpoint-adapters.ts';
 import { type LoadOptions, type LoadResult, loadStream } from './stream-loader.ts';
@@ -43,6 +44,7 @@ export async function loadDevice(
   opts: LoadDeviceOptions = {},
 ): Promise<LoadDeviceResult> {
   const signal = opts.signal;
+  await assertReadyFor(device, 'load', signal);
   let touched = false;
   try {
     const result = await loadStream(

@@ -4,6 +4,7 @@
 import type { MigrationDevice } from '../device/migration-device.ts';
 import { DataSessionMissingError, DeviceRecoveryError } from '../errors.ts';
 import { DeviceState, MigrationFlag, stateName } from '../fsm/index.ts';
+import { assertReadyFor } from './device-readiness.ts';
 import type { SinkLike } from './endpoint-adapters.ts';
 import { sourceFromSavingSession } from './endpoint-adapters.ts';
 import { type SaveOptions, type SaveResult, StreamSaver } from './stream-saver.ts';
@@ -73,6 +74,7 @@ export async function saveDevice(
   opts: SaveDeviceOptions = {},
 ): Promise<SaveDeviceResult> {
   const signal = opts.signal;
+  await assertReadyFor(device, 'save', signal);
   const usePrecopy = Boolean(opts.precopy) && (device.flags & MigrationFlag.PRE_COPY) !== 0;
   const policy: PrecopyPolicy = typeof opts.precopy === 'object' ? opts.precopy : {};
   const stopCopyEstimate = toNumber(await device.stopCopySize({ signal }));

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { MigrationDevice } from '../../src/device/migration-device.ts';
 import { openDevice } from '../../src/device/open-device.ts';
-import { DeviceState } from '../../src/fsm/index.ts';
+import { DeviceNotReadyError } from '../../src/errors.ts';
+import { DeviceState, stateName } from '../../src/fsm/index.ts';
 import { type ByteSink, loadDevice, saveDevice, sinkFromCallback } from '../../src/pipeline/index.ts';
+import { RecordingBackend } from '../helpers/recording-backend.ts';
 
 const DEV = 'sim:nic,size=2m';
 
@@ -105,5 +108,37 @@ describe('device save and load', () => {
     } finally {
       await dst.close();
     }
+  });
+});
+
+describe('a device left mid-migration by an earlier user', () => {
+  for (const state of [DeviceState.STOP_COPY, DeviceState.PRE_COPY, DeviceState.RESUMING, DeviceState.ERROR]) {
+    it(`is refused untouched by save and load when found in ${stateName(state)}`, async () => {
+      for (const operation of ['save', 'load'] as const) {
+        const backend = new RecordingBackend({ flags: 7, state });
+        const device = await MigrationDevice.open(backend);
+        const err =
+          operation === 'save'
+            ? await saveDevice(device, collect().sink, { workers: 0 }).catch((e) => e)
+            : await loadDevice([new Uint8Array(0)], device, { workers: 0 }).catch((e) => e);
+        expect(err).toBeInstanceOf(DeviceNotReadyError);
+        expect(err).toMatchObject({ code: 'VFM_DEVICE_NOT_READY', state: stateName(state) });
+        expect(err.message).toContain('vfio-migrate recover --device');
+        expect(backend.arcs).toEqual([]);
+        expect(backend.resets).toBe(0);
+        expect(backend.state).toBe(state);
+      }
+    });
+  }
+
+  it('saves from STOP (a paused VM) and loads into STOP', async () => {
+    const src = await MigrationDevice.open(new RecordingBackend({ flags: 7, state: DeviceState.STOP }));
+    const out = collect();
+    const saved = await saveDevice(src, out.sink, { workers: 0, then: 'stop' });
+    expect(saved.finalState).toBe('STOP');
+    const dst = await MigrationDevice.open(new RecordingBackend({ flags: 7, state: DeviceState.STOP }));
+    const loaded = await loadDevice([out.bytes()], dst, { workers: 0, then: 'stop', checkDevice: false });
+    expect(loaded.bytes).toBe(saved.bytes);
+    expect(dst.state).toBe(DeviceState.STOP);
   });
 });
