@@ -142,7 +142,7 @@ export async function loadStream(
   const start = async (h: StreamHeader) => {
     await opts.onHeader?.(h);
     throwIfAborted(signal);
-    const perChunk = perChunkReservation(h) + h.maxChunkSize;
+    const perChunk = perChunkReservation(h);
     workers = opts.workers ?? autoWorkerCount(h.expectedBytes, h.maxChunkSize);
     budget = new ByteBudget(resolveBudget(perChunk, workers, opts.budget));
     meter.total = h.expectedBytes;

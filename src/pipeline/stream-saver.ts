@@ -92,9 +92,12 @@ export function chunkingFor(mode: ChunkingMode = 'fixed', size?: number): Chunki
   return { mode, size: avg, min: Math.max(1, avg >> 2), max: avg * 4 };
 }
 
-/** Bytes a stream's chunk may occupy at once in a pipeline (the larger of raw and encoded, plus its record). */
+/**
+ * Bytes one chunk may occupy at once in a pipeline, either way: while a worker encodes (or decodes) it, its raw
+ * bytes and its frame both exist, so both count, plus its record. The byte budget is a number of these.
+ */
 export function perChunkReservation(header: StreamHeader): number {
-  return Math.max(header.maxChunkSize, header.maxFrameSize) + RECORD_SLACK;
+  return header.maxChunkSize + header.maxFrameSize + RECORD_SLACK;
 }
 
 export function resolveBudget(perChunk: number, workers: number, budget: number | undefined): number {
