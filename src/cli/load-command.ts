@@ -3,17 +3,9 @@ import { DEFAULT_DEVICE, openDevice } from '../device/open-device.ts';
 import { UsageError } from '../errors.ts';
 import { loadDevice } from '../pipeline/device-load.ts';
 import { openSource } from '../transport/open-transport.ts';
-import { parseTransportSpec } from '../transport/transport-spec.ts';
 import { type Command, parseCommandArgs, toJson } from './command.ts';
-import { chooseProgressMode, formatBytes, formatRate, progressRenderer } from './progress-render.ts';
-import {
-  parseByteSize,
-  parseCount,
-  parseThen,
-  transferOptionSpec,
-  transferUsage,
-  transportOptions,
-} from './transfer-options.ts';
+import { formatBytes, formatRate } from './progress-render.ts';
+import { transferOptionSpec, transferSettings, transferUsage } from './transfer-options.ts';
 
 const usage = `usage: vfio-migrate load [--device SPEC] -i IN [--force] [options]
 
@@ -45,15 +37,15 @@ export const loadCommand: Command = {
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     if (!values.input) throw new UsageError('load needs -i IN (a file, -, tcp://, tls:// or unix:)');
-    const workers = parseCount(values.workers, '--workers');
-    const budget = values.budget === undefined ? undefined : parseByteSize(values.budget, '--budget');
-    const then = parseThen(values.then);
-    const json = Boolean(values.json);
-    const spec = parseTransportSpec(values.input);
-    const progress = progressRenderer(io, chooseProgressMode(io, json, Boolean(values['no-progress'])), 'load');
-    const topts = await transportOptions(values, true, io.signal, (address) =>
-      io.err(json ? `${toJson({ event: 'listening', address })}\n` : `listening on ${address}\n`),
-    );
+    const {
+      workers,
+      budget,
+      leaveIn,
+      json,
+      spec,
+      progress,
+      transport: topts,
+    } = await transferSettings(values, io, 'load', values.input);
 
     const deviceSpec = values.device ?? DEFAULT_DEVICE;
     const device = await openDevice(deviceSpec, { role: 'destination', signal: io.signal });
@@ -62,7 +54,7 @@ export const loadCommand: Command = {
       const result = await loadDevice(source, device, {
         workers,
         budget,
-        then,
+        leaveIn,
         checkDevice: !values.force,
         signal: io.signal,
         onProgress: progress.listener,

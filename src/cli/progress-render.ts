@@ -13,7 +13,14 @@ export function formatBytes(n: number): string {
     v /= 1024;
     u++;
   }
-  return u === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${UNITS[u]}`;
+  if (u === 0) return `${v} B`;
+  let text = v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2);
+  // Rounding can reach the next unit (1048575 B is 1023.999 KiB): say 1.00 MiB, not 1024 KiB.
+  if (Number(text) >= 1024 && u < UNITS.length - 1) {
+    u++;
+    text = (v / 1024).toFixed(2);
+  }
+  return `${text} ${UNITS[u]}`;
 }
 
 export function formatRate(bytesPerSecond: number): string {

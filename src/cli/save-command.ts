@@ -5,17 +5,9 @@ import { saveDevice } from '../pipeline/device-save.ts';
 import { DEFAULT_CODEC } from '../pipeline/stream-saver.ts';
 import type { Codec } from '../stream/index.ts';
 import { openSink } from '../transport/open-transport.ts';
-import { parseTransportSpec } from '../transport/transport-spec.ts';
 import { type Command, parseCommandArgs, toJson } from './command.ts';
-import { chooseProgressMode, formatBytes, formatRate, progressRenderer } from './progress-render.ts';
-import {
-  parseByteSize,
-  parseCount,
-  parseThen,
-  transferOptionSpec,
-  transferUsage,
-  transportOptions,
-} from './transfer-options.ts';
+import { formatBytes, formatRate } from './progress-render.ts';
+import { parseByteSize, parseCount, transferOptionSpec, transferSettings, transferUsage } from './transfer-options.ts';
 
 const usage = `usage: vfio-migrate save [--device SPEC] -o OUT [--codec lz4|zstd|none] [--level N]
                          [--chunking fixed|cdc] [--chunk-size BYTES] [--precopy [--precopy-rounds N]] [options]
@@ -66,19 +58,19 @@ export const saveCommand: Command = {
     }
     const level = parseCount(values.level, '--level', 1);
     const rounds = parseCount(values['precopy-rounds'], '--precopy-rounds', 1);
-    const workers = parseCount(values.workers, '--workers');
-    const budget = values.budget === undefined ? undefined : parseByteSize(values.budget, '--budget');
     const chunkSize =
       values['chunk-size'] === undefined ? undefined : parseByteSize(values['chunk-size'], '--chunk-size');
-    const then = parseThen(values.then);
-    const json = Boolean(values.json);
-    const spec = parseTransportSpec(values.output);
+    const {
+      workers,
+      budget,
+      leaveIn,
+      json,
+      spec,
+      progress,
+      transport: topts,
+    } = await transferSettings(values, io, 'save', values.output);
     // With the stream on stdout, the report goes to stderr.
     const report = spec.kind === 'stdio' ? io.err : io.out;
-    const progress = progressRenderer(io, chooseProgressMode(io, json, Boolean(values['no-progress'])), 'save');
-    const topts = await transportOptions(values, false, io.signal, (address) =>
-      io.err(json ? `${toJson({ event: 'listening', address })}\n` : `listening on ${address}\n`),
-    );
 
     const deviceSpec = values.device ?? DEFAULT_DEVICE;
     const device = await openDevice(deviceSpec, { role: 'source', signal: io.signal });
@@ -91,7 +83,7 @@ export const saveCommand: Command = {
         chunkSize,
         workers,
         budget,
-        then,
+        leaveIn,
         precopy: values.precopy ? { maxRounds: rounds } : false,
         signal: io.signal,
         onProgress: progress.listener,

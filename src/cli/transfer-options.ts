@@ -2,6 +2,9 @@
 import { UsageError } from '../errors.ts';
 import type { OpenTransportOptions } from '../transport/open-transport.ts';
 import { loadTlsFiles } from '../transport/tls-config.ts';
+import { parseTransportSpec, type TransportSpec } from '../transport/transport-spec.ts';
+import { type CliIo, toJson } from './command.ts';
+import { chooseProgressMode, progressRenderer } from './progress-render.ts';
 
 export const transferOptionSpec = {
   device: { type: 'string' },
@@ -97,4 +100,34 @@ export async function transportOptions(
     connectTimeoutMs: connectTimeout * 1000,
     onListening,
   };
+}
+
+export interface TransferSettings {
+  workers: number | undefined;
+  budget: number | undefined;
+  leaveIn: 'running' | 'stop' | undefined;
+  json: boolean;
+  /** Where the stream goes (save) or comes from (load). */
+  spec: TransportSpec;
+  progress: ReturnType<typeof progressRenderer>;
+  transport: OpenTransportOptions;
+}
+
+/** What save and load both take from their flags; `endpoint` is the -o or -i value. Load listens by default. */
+export async function transferSettings(
+  values: TransferValues,
+  io: CliIo,
+  command: 'save' | 'load',
+  endpoint: string,
+): Promise<TransferSettings> {
+  const json = Boolean(values.json);
+  const workers = parseCount(values.workers, '--workers');
+  const budget = values.budget === undefined ? undefined : parseByteSize(values.budget, '--budget');
+  const then = parseThen(values.then);
+  const spec = parseTransportSpec(endpoint);
+  const transport = await transportOptions(values, command === 'load', io.signal, (address) =>
+    io.err(json ? `${toJson({ event: 'listening', address })}\n` : `listening on ${address}\n`),
+  );
+  const progress = progressRenderer(io, chooseProgressMode(io, json, Boolean(values['no-progress'])), command);
+  return { workers, budget, leaveIn: then, json, spec, progress, transport };
 }

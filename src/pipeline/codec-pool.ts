@@ -16,6 +16,11 @@ export interface CodecPoolOptions {
   limits?: StreamLimits | undefined;
   /** Threads; 0 = on the calling thread. Default: the machine's available parallelism. */
   workers?: number | undefined;
+  /**
+   * The worker entry module. Default: `codec-worker.ts`/`.js` next to this module. Embedders that bundle the library
+   * (so no codec-worker file sits beside the bundle) point this at their bundled copy of that entry.
+   */
+  workerUrl?: URL | string | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -41,6 +46,8 @@ interface Slot {
   worker: Worker;
   busy: number;
   tasks: Map<number, Pending>;
+  /** Until the worker reports its codec ready: settles its start promise (a death then fails start, not the pool). */
+  starting: { resolve(): void; reject(err: Error): void } | null;
 }
 
 export function defaultWorkerCount(): number {
@@ -59,25 +66,29 @@ export function autoWorkerCount(expectedBytes: number | null | undefined, chunkS
 }
 
 /** The URL of the worker entry next to this file (.ts from source, .js once built). */
-function workerUrl(): URL {
+function defaultWorkerUrl(): URL {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   return new URL(`./codec-worker.${ext}`, import.meta.url);
 }
 
 export class CodecPool {
-  readonly size: number;
   readonly role: 'encode' | 'decode';
   #slots: Slot[];
   #inline: ChunkEncoder | ChunkDecoder | null;
   #nextId = 1;
   #failure: Error | null = null;
   #closed = false;
+  #closing: Promise<void> | null = null;
 
   private constructor(role: 'encode' | 'decode', slots: Slot[], inline: ChunkEncoder | ChunkDecoder | null) {
     this.role = role;
     this.#slots = slots;
     this.#inline = inline;
-    this.size = slots.length;
+  }
+
+  /** Worker threads (0 for an inline pool). */
+  get size(): number {
+    return this.#slots.length;
   }
 
   /** Starts the workers and waits until each has its codec ready (or fails, stopping the others). */
@@ -91,31 +102,29 @@ export class CodecPool {
       return new CodecPool(opts.role, [], inline);
     }
     const data: CodecWorkerData = { role: opts.role, header: opts.header, limits: opts.limits };
+    const url = opts.workerUrl ?? defaultWorkerUrl();
     const slots: Slot[] = [];
     const ready: Promise<void>[] = [];
-    for (let index = 0; index < count; index++) {
-      const worker = new Worker(workerUrl(), { workerData: data });
-      slots.push({ index, worker, busy: 0, tasks: new Map() });
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          const onError = (err: Error) => reject(new WorkerCrashedError(index, err.message, { cause: err }));
-          const onExit = (code: number) => reject(new WorkerCrashedError(index, `exited with code ${code} at start`));
-          worker.once('error', onError);
-          worker.once('exit', onExit);
-          worker.once('message', (msg: { ready: boolean; error?: SerializedError }) => {
-            worker.off('error', onError);
-            worker.off('exit', onExit);
-            if (msg.ready) resolve();
-            else reject(deserializeError(msg.error!));
-          });
-        }),
-      );
-    }
     const pool = new CodecPool(opts.role, slots, null);
+    for (let index = 0; index < count; index++) {
+      const slot: Slot = {
+        index,
+        worker: new Worker(url, { workerData: data }),
+        busy: 0,
+        tasks: new Map(),
+        starting: null,
+      };
+      ready.push(new Promise<void>((resolve, reject) => (slot.starting = { resolve, reject })));
+      slots.push(slot);
+      // Watched from the first moment: a worker that dies after reporting ready, while others are still starting,
+      // must not leave start() handing out a pool with a dead thread (its tasks would never settle).
+      pool.#attach(slot);
+    }
     const onAbort = () => void pool.close();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await Promise.all(ready);
+      if (pool.#failure) throw pool.#failure;
       if (opts.signal?.aborted) throw new AbortedError(undefined, { cause: opts.signal.reason });
     } catch (err) {
       await pool.close();
@@ -123,28 +132,58 @@ export class CodecPool {
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }
-    for (const slot of slots) pool.#attach(slot);
     return pool;
   }
 
+  /**
+   * Thread ids of this pool's worker threads that are still running, for diagnostics (logs, leak checks). The runtime
+   * sets a stopped worker's threadId to -1, so a closed or failed pool reports none; an inline pool has none.
+   */
+  get threadIds(): number[] {
+    return this.#slots.map((s) => s.worker.threadId).filter((id) => id >= 0);
+  }
+
   #attach(slot: Slot): void {
-    slot.worker.on('message', (reply: CodecReply) => {
+    slot.worker.on('message', (msg: CodecReply | { ready: boolean; error?: SerializedError }) => {
+      const starting = slot.starting;
+      if (starting) {
+        slot.starting = null;
+        const status = msg as { ready: boolean; error?: SerializedError };
+        if (status.ready) starting.resolve();
+        else starting.reject(deserializeError(status.error!));
+        return;
+      }
+      const reply = msg as CodecReply;
       const task = slot.tasks.get(reply.id);
       if (!task) return;
       slot.tasks.delete(reply.id);
       slot.busy--;
       task.resolve(reply);
     });
-    const crash = (err: Error) => this.#fail(err, slot);
+    const crash = (err: Error) => {
+      const starting = slot.starting;
+      slot.starting = null;
+      if (starting) starting.reject(err);
+      else this.#fail(err, slot);
+    };
     slot.worker.on('error', (err) => crash(new WorkerCrashedError(slot.index, err.message, { cause: err })));
     slot.worker.on('exit', (code) => {
-      if (!this.#closed) crash(new WorkerCrashedError(slot.index, `exited unexpectedly with code ${code}`));
+      if (this.#closed) return;
+      crash(
+        new WorkerCrashedError(
+          slot.index,
+          slot.starting ? `exited with code ${code} at start` : `exited unexpectedly with code ${code}`,
+        ),
+      );
     });
   }
 
   #fail(err: Error, origin?: Slot): void {
     if (!this.#failure) this.#failure = err;
     for (const slot of this.#slots) {
+      // Still starting: the pool is failing (another worker died, or close()), so start() must not wait for it.
+      slot.starting?.reject(this.#failure);
+      slot.starting = null;
       for (const task of slot.tasks.values()) task.reject(this.#failure);
       slot.tasks.clear();
       slot.busy = 0;
@@ -203,11 +242,15 @@ export class CodecPool {
     return { data: reply.bytes, input: reply.buf };
   }
 
-  /** Stops every worker (tasks in flight reject). Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Stops every worker (tasks in flight reject). Idempotent: every call resolves once all threads have stopped, so a
+   * caller tearing down after a crash (which already began closing) does not return while threads still run.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
     this.#closed = true;
     this.#fail(new AbortedError('the codec pool was closed'));
-    await Promise.all(this.#slots.map((s) => s.worker.terminate().catch(() => {})));
+    this.#closing = Promise.all(this.#slots.map((s) => s.worker.terminate().catch(() => {}))).then(() => {});
+    return this.#closing;
   }
 }

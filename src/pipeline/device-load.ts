@@ -13,7 +13,7 @@ import { type LoadOptions, type LoadResult, loadStream } from './stream-loader.t
 
 export interface LoadDeviceOptions extends Omit<LoadOptions, 'onHeader'> {
   /** State to leave the device in after a successful load (default RUNNING). */
-  then?: 'running' | 'stop' | undefined;
+  leaveIn?: 'running' | 'stop' | undefined;
   /** Refuse a stream whose recorded device profile/driver differs from this device's (default true). */
   checkDevice?: boolean | undefined;
   /** Extra check of the header before the device is touched (throw to refuse). */
@@ -68,7 +68,7 @@ export async function loadDevice(
     await device.setState(DeviceState.STOP, { signal });
     // The digest of the state as loaded, before the device runs and changes it (comparable with save's digest).
     const digest = (await device.stateDigest({ signal })) ?? null;
-    const final = opts.then === 'stop' ? DeviceState.STOP : DeviceState.RUNNING;
+    const final = opts.leaveIn === 'stop' ? DeviceState.STOP : DeviceState.RUNNING;
     await device.setState(final, { signal });
     return { ...result, device: device.id, digest, finalState: stateName(final) };
   } catch (err) {

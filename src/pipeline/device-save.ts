@@ -20,7 +20,7 @@ export interface SaveDeviceOptions extends Omit<SaveOptions, 'device' | 'migrati
   /** Run pre-copy rounds first when the device supports PRE_COPY (true: the default policy). */
   precopy?: boolean | PrecopyPolicy | undefined;
   /** State to leave the device in after a successful save (default RUNNING). */
-  then?: 'running' | 'stop' | undefined;
+  leaveIn?: 'running' | 'stop' | undefined;
 }
 
 export interface SaveDeviceResult extends SaveResult {
@@ -112,7 +112,7 @@ export async function saveDevice(
     const result = await saver.finish();
     // The digest of the state that was saved: taken while the device is still stopped (once it runs, it changes).
     const digest = (await device.stateDigest({ signal })) ?? null;
-    const final = opts.then === 'stop' ? DeviceState.STOP : DeviceState.RUNNING;
+    const final = opts.leaveIn === 'stop' ? DeviceState.STOP : DeviceState.RUNNING;
     await device.setState(final, { signal });
     return { ...result, device: device.id, digest, precopyRounds: rounds, finalState: stateName(final) };
   } catch (err) {

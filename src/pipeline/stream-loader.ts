@@ -14,6 +14,7 @@ import { ByteBudget } from './byte-budget.ts';
 import type { ByteSink, ByteSource } from './byte-endpoints.ts';
 import { autoWorkerCount, CodecPool, type DecodeResult } from './codec-pool.ts';
 import { type SinkLike, type SourceLike, toByteSink, toByteSource } from './endpoint-adapters.ts';
+import { runLoopPair } from './loop-pair.ts';
 import { type ProgressListener, ProgressMeter } from './progress-meter.ts';
 import { perChunkReservation, resolveBudget } from './stream-saver.ts';
 
@@ -21,7 +22,10 @@ import { perChunkReservation, resolveBudget } from './stream-saver.ts';
 const READ_SIZE = 1 << 20;
 
 export interface LoadOptions {
+  /** Codec threads (0: on this thread). Default: available parallelism; none for a stream of two chunks or less. */
   workers?: number | undefined;
+  /** The codec worker entry, for embedders that bundle the library (default: codec-worker next to this module). */
+  workerUrl?: URL | string | undefined;
   /** Bytes in flight (stream bytes read and not yet decoded and written, plus their decoded size). */
   budget?: number | undefined;
   /** Reader-side hard limits, whatever the header declares. */
@@ -146,7 +150,14 @@ export async function loadStream(
     workers = opts.workers ?? autoWorkerCount(h.expectedBytes, h.maxChunkSize);
     budget = new ByteBudget(resolveBudget(perChunk, workers, opts.budget));
     meter.total = h.expectedBytes;
-    pool = await CodecPool.start({ role: 'decode', header: h, limits: opts.limits, workers, signal });
+    pool = await CodecPool.start({
+      role: 'decode',
+      header: h,
+      limits: opts.limits,
+      workers,
+      workerUrl: opts.workerUrl,
+      signal,
+    });
     sink = toByteSink(typeof sinkArg === 'function' ? await sinkArg(h) : sinkArg);
   };
 
@@ -200,17 +211,7 @@ export async function loadStream(
   };
 
   try {
-    const reader = readerLoop().catch((err) => {
-      halt(err);
-      throw err;
-    });
-    const writer = writerLoop().catch((err) => {
-      halt(err);
-      throw err;
-    });
-    const results = await Promise.allSettled([reader, writer]);
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw stop ?? (failed as PromiseRejectedResult).reason;
+    await runLoopPair(readerLoop, writerLoop, halt, () => stop);
     if (opts.endSink ?? true) await sink!.end({ signal });
     await source.close();
     await (pool as CodecPool | null)?.close();

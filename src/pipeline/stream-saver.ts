@@ -18,6 +18,7 @@ import { ByteBudget } from './byte-budget.ts';
 import { type ByteSink, type ByteSource, readFull } from './byte-endpoints.ts';
 import { autoWorkerCount, CodecPool, type EncodeResult } from './codec-pool.ts';
 import { type SinkLike, type SourceLike, toByteSink, toByteSource } from './endpoint-adapters.ts';
+import { runLoopPair } from './loop-pair.ts';
 import { type ProgressListener, ProgressMeter } from './progress-meter.ts';
 
 /** Default codec: LZ4 in the wasm core, the fastest of the three on every corpus we measured (see README). */
@@ -37,8 +38,10 @@ export interface SaveOptions {
   chunking?: ChunkingMode | undefined;
   /** Fixed: the chunk size (default 1 MiB). CDC: the average, a power of two (default 256 KiB). */
   chunkSize?: number | undefined;
-  /** Codec threads (0: on this thread). Default: available parallelism. */
+  /** Codec threads (0: on this thread). Default: available parallelism; none for a stream of two chunks or less. */
   workers?: number | undefined;
+  /** The codec worker entry, for embedders that bundle the library (default: codec-worker next to this module). */
+  workerUrl?: URL | string | undefined;
   /** Bytes in flight between source read and sink acceptance. Default: CHUNKS_PER_WORKER chunks per worker (min 4). */
   budget?: number | undefined;
   signal?: AbortSignal | undefined;
@@ -167,7 +170,7 @@ export class StreamSaver {
     const sink = toByteSink(sinkLike);
     let pool: CodecPool | null = null;
     try {
-      pool = await CodecPool.start({ role: 'encode', header, workers, signal: opts.signal });
+      pool = await CodecPool.start({ role: 'encode', header, workers, workerUrl: opts.workerUrl, signal: opts.signal });
       const meter = new ProgressMeter(opts.onProgress, {
         total: opts.expectedBytes ?? null,
         intervalMs: opts.progressIntervalMs,
@@ -301,17 +304,7 @@ export class StreamSaver {
     };
 
     try {
-      const reader = readerLoop().catch((err) => {
-        halt(err);
-        throw err;
-      });
-      const writer = writerLoop().catch((err) => {
-        halt(err);
-        throw err;
-      });
-      const results = await Promise.allSettled([reader, writer]);
-      const failed = results.find((r) => r.status === 'rejected');
-      if (failed) throw stop ?? (failed as PromiseRejectedResult).reason;
+      await runLoopPair(readerLoop, writerLoop, halt, () => stop);
       return { kind, bytes, chunks };
     } finally {
       signal?.removeEventListener('abort', onAbort);

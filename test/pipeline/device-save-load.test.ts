@@ -134,10 +134,10 @@ describe('a device left mid-migration by an earlier user', () => {
   it('saves from STOP (a paused VM) and loads into STOP', async () => {
     const src = await MigrationDevice.open(new RecordingBackend({ flags: 7, state: DeviceState.STOP }));
     const out = collect();
-    const saved = await saveDevice(src, out.sink, { workers: 0, then: 'stop' });
+    const saved = await saveDevice(src, out.sink, { workers: 0, leaveIn: 'stop' });
     expect(saved.finalState).toBe('STOP');
     const dst = await MigrationDevice.open(new RecordingBackend({ flags: 7, state: DeviceState.STOP }));
-    const loaded = await loadDevice([out.bytes()], dst, { workers: 0, then: 'stop', checkDevice: false });
+    const loaded = await loadDevice([out.bytes()], dst, { workers: 0, leaveIn: 'stop', checkDevice: false });
     expect(loaded.bytes).toBe(saved.bytes);
     expect(dst.state).toBe(DeviceState.STOP);
   });

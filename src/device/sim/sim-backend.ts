@@ -1,9 +1,7 @@
 // A simulated device as a DeviceBackend. The device runs in a worker thread (sim-worker.ts); this side sends it
 // control requests and connects a UNIX socket for each data session it opens.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   AbortedError,
@@ -16,6 +14,14 @@ import {
 } from '../../errors.ts';
 import { arcSessionEffect, DeviceState, flagNames, isPreCopyState } from '../../fsm/index.ts';
 import type { DataSession, DeviceBackend, OperationOptions, PrecopyInfo, SavingSession } from '../types.ts';
+import { proveToDevice, type SessionKeys } from './data-session-handshake.ts';
+import {
+  allocateSocketAddress,
+  type DataSocketAddress,
+  defaultSocketPlace,
+  releaseSocketAddress,
+  type SocketPlace,
+} from './data-socket-place.ts';
 import { fullStreamSize } from './device-stream-format.ts';
 import { PAGE_KIND_NAMES } from './profiles.ts';
 import type {
@@ -52,12 +58,17 @@ function rebuildError(e: SerializedError): Error {
   }
 }
 
+export interface SimOpenOptions extends OperationOptions {
+  /** Where the data socket listens; by default the first place that works here (see data-socket-place.ts). */
+  socketPlace?: SocketPlace;
+}
+
 export class SimBackend implements DeviceBackend {
   readonly kind = 'sim' as const;
   readonly id: string;
   readonly config: SimConfig;
-  readonly #dir: string;
-  readonly #socketPath: string;
+  readonly #place: SocketPlace;
+  #address: DataSocketAddress | null = null;
   #worker: Worker | null = null;
   #gone: string | null = null;
   #closed = false;
@@ -70,11 +81,10 @@ export class SimBackend implements DeviceBackend {
   readonly #link: SessionLink;
   #shortReadState = 0;
 
-  private constructor(config: SimConfig) {
+  private constructor(config: SimConfig, place: SocketPlace) {
     this.config = config;
     this.id = formatSimSpec(config);
-    this.#dir = mkdtempSync(join(tmpdir(), 'vfm-sim-'));
-    this.#socketPath = join(this.#dir, 'data.sock');
+    this.#place = place;
     this.#link = {
       deviceId: this.id,
       inPreCopy: () => isPreCopyState(this.#state),
@@ -94,8 +104,9 @@ export class SimBackend implements DeviceBackend {
   }
 
   /** Starts the device's thread; resolves once it is ready for requests. */
-  static async open(config: SimConfig, opts?: OperationOptions): Promise<SimBackend> {
-    const backend = new SimBackend(config);
+  static async open(config: SimConfig, opts?: SimOpenOptions): Promise<SimBackend> {
+    throwIfAborted(opts?.signal);
+    const backend = new SimBackend(config, opts?.socketPlace ?? (await defaultSocketPlace()));
     try {
       await backend.#start(opts?.signal);
     } catch (err) {
@@ -107,8 +118,11 @@ export class SimBackend implements DeviceBackend {
 
   async #start(signal: AbortSignal | undefined): Promise<void> {
     throwIfAborted(signal);
-    rmSync(this.#socketPath, { force: true });
-    const data: SimWorkerData = { config: this.config, socketPath: this.#socketPath };
+    // A file socket keeps its private directory across restarts (the dead thread's file goes); an abstract name is
+    // new each time, so a restarted device never races its predecessor's name.
+    if (this.#address?.dir) rmSync(this.#address.path, { force: true });
+    else this.#address = allocateSocketAddress(this.#place);
+    const data: SimWorkerData = { config: this.config, socketPath: this.#address.path };
     const worker = new Worker(WORKER_URL, { workerData: data });
     this.#worker = worker;
     this.#gone = null;
@@ -129,7 +143,7 @@ export class SimBackend implements DeviceBackend {
       });
       worker.on('exit', (code) => {
         this.#lost(worker, `its thread exited with code ${code}`);
-        reject(new DeviceGoneError(this.id, `its thread exited with code ${code}`));
+        reject(new DeviceGoneError(this.id, this.#gone ?? `its thread exited with code ${code}`));
       });
     });
   }
@@ -202,7 +216,7 @@ export class SimBackend implements DeviceBackend {
     if (opened.session === null) return null;
     let socket: Socket;
     try {
-      socket = await this.#connect(opts?.signal);
+      socket = await this.#connect(opened.keys, opts?.signal);
     } catch (cause) {
       throw this.#gone
         ? new DeviceGoneError(this.id, this.#gone, { cause })
@@ -214,10 +228,25 @@ export class SimBackend implements DeviceBackend {
     return (this.#resuming = new SimResumingSession(opened.id, socket, this.#link));
   }
 
-  #connect(signal: AbortSignal | undefined): Promise<Socket> {
+  /** Connects the data socket and runs the handshake (data-session-handshake.ts) before handing it to a session. */
+  async #connect(keys: SessionKeys, signal: AbortSignal | undefined): Promise<Socket> {
+    const socket = await this.#connectSocket(signal);
+    try {
+      await proveToDevice(socket, keys, signal);
+    } catch (err) {
+      socket.destroy();
+      if (signal?.aborted) throw new AbortedError('connecting the data session was aborted', { cause: signal.reason });
+      throw err;
+    }
+    return socket;
+  }
+
+  #connectSocket(signal: AbortSignal | undefined): Promise<Socket> {
+    const path = this.#address?.path;
+    if (!path) return Promise.reject(new Error('the device has no data socket'));
     return new Promise((resolve, reject) => {
       // Node's Socket takes the stream options (its typings omit them): the read buffer stays small and fixed.
-      const opts = { path: this.#socketPath, readableHighWaterMark: SOCKET_READ_BUFFER } as net.NetConnectOpts;
+      const opts = { path, readableHighWaterMark: SOCKET_READ_BUFFER } as net.NetConnectOpts;
       const socket = net.createConnection(opts);
       const onAbort = () => {
         socket.destroy();
@@ -331,6 +360,11 @@ export class SimBackend implements DeviceBackend {
     const worker = this.#worker;
     this.#worker = null;
     await worker?.terminate();
-    rmSync(this.#dir, { recursive: true, force: true });
+    if (this.#address) releaseSocketAddress(this.#address);
+  }
+
+  /** Where the data socket listens (an abstract name starts with NUL), for diagnostics and tests. */
+  get dataSocketPath(): string | null {
+    return this.#address?.path ?? null;
   }
 }

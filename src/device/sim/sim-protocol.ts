@@ -1,11 +1,12 @@
 // Messages between a simulated device's host-side backend and the worker thread that is the device. Control goes over
 // the message port; migration data never does: it moves through a UNIX socket, a real fd pair.
 import type { DeviceState } from '../../fsm/index.ts';
+import type { SessionKeys } from './data-session-handshake.ts';
 import type { SimConfig } from './sim-spec.ts';
 
 export interface SimWorkerData {
   config: SimConfig;
-  /** Where the device listens for the host to connect a data session. */
+  /** Where the device listens for the host to connect a data session: a file path, or an abstract name (NUL first). */
   socketPath: string;
 }
 
@@ -51,4 +52,5 @@ export type SimEvent =
   /** The device is about to die (die-at). */
   | { ev: 'dying'; detail: string };
 
-export type SimSessionOpened = { session: 'saving' | 'resuming'; id: number } | { session: null };
+/** An opened session comes with the keys its data socket's two ends prove themselves with. */
+export type SimSessionOpened = { session: 'saving' | 'resuming'; id: number; keys: SessionKeys } | { session: null };

@@ -1,11 +1,12 @@
 // The simulated device itself: runs in a worker thread, off the host's event loop. It answers control requests from
 // the backend over the message port and moves migration data through a UNIX socket the host connects to, so reads,
 // writes, EOF and backpressure are the kernel's.
-import net from 'node:net';
+import net, { type Socket } from 'node:net';
 import process from 'node:process';
 import { parentPort, workerData } from 'node:worker_threads';
 import { InjectedFaultError, SimStreamRejectedError, VfioMigrateError } from '../../errors.ts';
 import { arcSessionEffect, DeviceState, isPreCopyState, stateName } from '../../fsm/index.ts';
+import { admitHost, keysMatch, newSessionKeys, type SessionKeys } from './data-session-handshake.ts';
 import { StreamProblem } from './device-stream-format.ts';
 import { SimDeviceModel } from './sim-device-model.ts';
 import type {
@@ -31,6 +32,9 @@ let lastProduced = 0;
 let lastConsumed = 0;
 let sessionIds = 0;
 
+/** The session waiting for the host to connect its data socket (at most one: saving and resuming exclude each other). */
+let awaitingHost: { keys: SessionKeys; attach: (socket: Socket) => void } | null = null;
+
 const post = (event: SimEvent) => port.postMessage(event);
 
 function die(detail: string): void {
@@ -39,11 +43,16 @@ function die(detail: string): void {
   process.exit(70);
 }
 
+// Anyone on the host may find the socket; only a connection presenting the open session's key gets it.
 const server = net.createServer((socket) => {
-  if (producer && !producer.attached) producer.attach(socket);
-  else if (consumer && !consumer.attached) consumer.attach(socket);
-  else socket.destroy();
+  void admitHost(socket, (key) => {
+    const waiting = awaitingHost;
+    if (!waiting || !keysMatch(key, waiting.keys.host)) return null;
+    awaitingHost = null;
+    return waiting;
+  });
 });
+server.once('error', (err) => die(`its data socket cannot listen: ${err.message}`));
 server.listen(socketPath, () => post({ ev: 'ready' }));
 
 function closeSessions(): void {
@@ -57,6 +66,7 @@ function closeSessions(): void {
   }
   producer = null;
   consumer = null;
+  awaitingHost = null;
 }
 
 async function arc(from: DeviceState, to: DeviceState, written: number): Promise<SimSessionOpened> {
@@ -95,12 +105,18 @@ async function arc(from: DeviceState, to: DeviceState, written: number): Promise
   if (effect.closes) closeSessions();
   model.setState(to);
   if (effect.opens === 'saving') {
-    producer = new StateProducer(++sessionIds, model, isPreCopyState(to) ? 'precopy' : 'stopcopy', { post, die });
-    return { session: 'saving', id: producer.id };
+    const p = new StateProducer(++sessionIds, model, isPreCopyState(to) ? 'precopy' : 'stopcopy', { post, die });
+    producer = p;
+    const keys = newSessionKeys();
+    awaitingHost = { keys, attach: (socket) => p.attach(socket) };
+    return { session: 'saving', id: p.id, keys };
   }
   if (effect.opens === 'resuming') {
-    consumer = new StateConsumer(++sessionIds, model, { die });
-    return { session: 'resuming', id: consumer.id };
+    const c = new StateConsumer(++sessionIds, model, { die });
+    consumer = c;
+    const keys = newSessionKeys();
+    awaitingHost = { keys, attach: (socket) => c.attach(socket) };
+    return { session: 'resuming', id: c.id, keys };
   }
   if (to === DeviceState.STOP_COPY && producer) producer.enterStopCopy();
   return { session: null };
