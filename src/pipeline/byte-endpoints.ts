@@ -89,38 +89,12 @@ export function sourceFromAsyncIterable(
   };
 }
 
-/** A source over a Web ReadableStream of bytes; close() cancels the stream. */
+/**
+ * A source over a Web ReadableStream of bytes (async iterable in Node and Deno); close() cancels the stream, as
+ * returning from its iterator does.
+ */
 export function sourceFromWebReadable(stream: ReadableStream<Uint8Array>, name = 'web stream'): ByteSource {
-  const reader = stream.getReader();
-  let pending: Uint8Array | null = null;
-  let done = false;
-  let closed = false;
-  return {
-    name,
-    async read(into, opts) {
-      throwIfAborted(opts?.signal);
-      while (!pending || pending.length === 0) {
-        if (done || closed) return 0;
-        const r = await reader.read();
-        if (r.done) {
-          done = true;
-          return 0;
-        }
-        pending = r.value;
-      }
-      const n = Math.min(pending.length, into.length);
-      into.set(n === pending.length ? pending : pending.subarray(0, n));
-      pending = n === pending.length ? null : pending.subarray(n);
-      return n;
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      pending = null;
-      if (!done) await reader.cancel().catch(() => {});
-      reader.releaseLock();
-    },
-  };
+  return sourceFromAsyncIterable(stream as unknown as AsyncIterable<Uint8Array>, name);
 }
 
 /** A sink over a Web WritableStream; abort() aborts the stream. */

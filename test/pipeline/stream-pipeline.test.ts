@@ -10,6 +10,7 @@ import {
   loadStream,
   saveStream,
   sinkFromCallback,
+  sourceFromWebReadable,
   toWebReadable,
 } from '../../src/pipeline/index.ts';
 import type { Codec } from '../../src/stream/index.ts';
@@ -206,6 +207,30 @@ describe('save and load pipeline', () => {
     const decoded: Uint8Array[] = [];
     for await (const piece of decodeToIterable(web, { workers: 0 })) decoded.push(piece.slice());
     expect(Buffer.compare(Buffer.concat(decoded), input)).toBe(0);
+  });
+
+  it('reads a Web ReadableStream in pieces of the caller size, and cancels it on close', async () => {
+    let cancelled: unknown = null;
+    let pulls = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulls++;
+        controller.enqueue(new Uint8Array(1000).fill(pulls));
+      },
+      cancel(reason) {
+        cancelled = reason ?? 'cancelled';
+      },
+    });
+    const source = sourceFromWebReadable(stream);
+    const into = new Uint8Array(600);
+    expect(await source.read(into)).toBe(600);
+    expect(into[0]).toBe(1);
+    expect(await source.read(into)).toBe(400);
+    expect(await source.read(into)).toBe(600);
+    expect(into[0]).toBe(2);
+    await source.close();
+    expect(cancelled).not.toBeNull();
+    expect(await source.read(into)).toBe(0);
   });
 
   it('stops the pipeline when the consumer of an iterable leaves early', async () => {
