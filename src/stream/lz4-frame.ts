@@ -1,7 +1,8 @@
-// LZ4 frames (the lz4 frame format v1.6) around the core's block codec: independent blocks, the content size in the
-// header, stored blocks where compression does not pay, an optional XXH32 content checksum. The reader also takes
-// frames from the stock `lz4` tool (linked blocks, block checksums, no content size) within the caller's bound.
-import { loadCore, lz4CompressBlockInto, lz4CompressInArena, lz4DecompressBlockInto, xxh32 } from '../core/index.ts';
+// LZ4 data frames of a stream chunk (the lz4 frame format v1.6). The writer builds them straight into the chunk's
+// output around the core's block codec (independent blocks, the content size in the header, stored blocks where
+// compression does not pay, a hand-built block for zero chunks, an optional XXH32 content checksum); the reader is
+// the core's frame decoder, which also takes what the stock `lz4` tool writes (linked blocks, block checksums).
+import { Lz4FrameDecoder, loadCore, lz4CompressBlockInto, lz4CompressInArena, xxh32 } from '../core/index.ts';
 import { StreamCorruptError } from '../errors.ts';
 import { LZ4_MAGIC } from './format-constants.ts';
 import { LZ4_FRAME_BLOCK_MAX } from './frame-bounds.ts';
@@ -9,10 +10,8 @@ import { view } from './little-endian.ts';
 
 const FLG_VERSION = 0x40;
 const FLG_BLOCK_INDEPENDENT = 0x20;
-const FLG_BLOCK_CHECKSUM = 0x10;
 const FLG_CONTENT_SIZE = 0x08;
 const FLG_CONTENT_CHECKSUM = 0x04;
-const FLG_DICT_ID = 0x01;
 const STORED_BIT = 0x80000000;
 const BLOCK_SIZES: Readonly<Record<number, number>> = { 4: 64 << 10, 5: 256 << 10, 6: 1 << 20, 7: 4 << 20 };
 const MIN_MATCH = 4;
@@ -135,74 +134,34 @@ export function zeroLz4Frame(n: number, zeroXxh32: number, contentChecksum: bool
 
 /**
  * Decodes one LZ4 frame occupying all of `frame` into a new array of exactly `rawLength` bytes (the size the
- * descriptor declared, already checked against the limits). `base` is the frame's stream offset for errors.
- * Verifies the header checksum, the declared content size, block sizes, block and content checksums.
+ * descriptor declared, already checked against the limits). `base` is the frame's stream offset for errors. The
+ * core's frame decoder verifies the header, block sizes and checksums and the content size and checksum; this adds
+ * what a stream chunk needs: exactly one LZ4 frame, never more output than declared (a bomb stops at the first block
+ * past it), and exactly the declared length.
  */
 export function decodeLz4Frame(frame: Uint8Array, rawLength: number, base: number): Uint8Array {
-  const bad = (what: string, at: number, cause?: unknown) =>
-    new StreamCorruptError(`lz4 data frame: ${what}`, base + at, cause === undefined ? undefined : { cause });
-  if (frame.length < 7) throw bad('too short', 0);
-  const dv = view(frame);
-  if (dv.getUint32(0, true) !== LZ4_MAGIC) throw bad('bad magic number', 0);
-  const flg = frame[4]!;
-  const bd = frame[5]!;
-  if ((flg & 0xc0) !== FLG_VERSION) throw bad('unsupported frame version', 4);
-  if (flg & 0x02 || bd & 0x8f) throw bad('reserved bits set in the frame descriptor', 4);
-  if (flg & FLG_DICT_ID) throw bad('frame needs a dictionary', 4);
-  const blockMax = BLOCK_SIZES[(bd >> 4) & 7];
-  if (blockMax === undefined) throw bad('invalid block maximum size', 5);
-  let p = 6;
-  if (flg & FLG_CONTENT_SIZE) {
-    if (frame.length < p + 9) throw bad('header runs past the frame', p);
-    const size = dv.getBigUint64(p, true);
-    if (size !== BigInt(rawLength)) throw bad(`content size ${size} differs from the descriptor's ${rawLength}`, p);
-    p += 8;
-  }
-  if (p >= frame.length) throw bad('header runs past the frame', p);
-  if (frame[p] !== ((xxh32(frame.subarray(4, p)) >>> 8) & 0xff)) throw bad('header checksum mismatch', p);
-  p++;
-  const independent = (flg & FLG_BLOCK_INDEPENDENT) !== 0;
-  const blockChecksum = (flg & FLG_BLOCK_CHECKSUM) !== 0;
+  const bad = (what: string, cause?: unknown) =>
+    new StreamCorruptError(`lz4 data frame: ${what}`, base, cause === undefined ? undefined : { cause });
+  if (frame.length < 4 || view(frame).getUint32(0, true) !== LZ4_MAGIC) throw bad('bad magic number');
   const out = new Uint8Array(rawLength);
   let o = 0;
-  for (;;) {
-    if (p + 4 > frame.length) throw bad('block header runs past the frame', p);
-    const word = dv.getUint32(p, true);
-    if (word === 0) {
-      p += 4;
-      break;
-    }
-    const size = word & ~STORED_BIT & 0x7fffffff;
-    const isStored = (word & STORED_BIT) !== 0;
-    if (size > blockMax) throw bad(`block of ${size} bytes exceeds the maximum of ${blockMax}`, p);
-    const dataStart = p + 4;
-    if (dataStart + size + (blockChecksum ? 4 : 0) > frame.length) throw bad('block runs past the frame', p);
-    const block = frame.subarray(dataStart, dataStart + size);
-    if (blockChecksum && dv.getUint32(dataStart + size, true) !== xxh32(block)) {
-      throw bad('block checksum mismatch', dataStart + size);
-    }
-    const room = Math.min(blockMax, rawLength - o);
-    if (isStored) {
-      if (size > room) throw bad('stored block runs past the declared content size', p);
-      out.set(block, o);
-      o += size;
-    } else {
-      if (room === 0) throw bad('block runs past the declared content size', p);
-      const dict = independent ? undefined : out.subarray(Math.max(0, o - (64 << 10)), o);
-      try {
-        o += lz4DecompressBlockInto(block, out.subarray(o, o + room), dict ? { dict } : undefined);
-      } catch (cause) {
-        throw bad('malformed or oversized compressed block', p, cause);
+  let overflow = false;
+  const decoder = new Lz4FrameDecoder();
+  try {
+    decoder.write(frame, (piece) => {
+      if (decoder.frames > 0 || o + piece.length > rawLength) {
+        overflow = true;
+        throw bad(`decodes past the declared ${rawLength} bytes`);
       }
-    }
-    p = dataStart + size + (blockChecksum ? 4 : 0);
+      out.set(piece, o);
+      o += piece.length;
+    });
+    decoder.end();
+  } catch (cause) {
+    if (overflow) throw cause;
+    throw bad((cause as Error).message, cause);
   }
-  if (o !== rawLength) throw bad(`frame decodes to ${o} bytes, not the declared ${rawLength}`, p);
-  if (flg & FLG_CONTENT_CHECKSUM) {
-    if (p + 4 > frame.length) throw bad('content checksum runs past the frame', p);
-    if (dv.getUint32(p, true) !== xxh32(out)) throw bad('content checksum mismatch', p);
-    p += 4;
-  }
-  if (p !== frame.length) throw bad(`frame ends at byte ${p} of ${frame.length} declared`, p);
+  if (decoder.frames !== 1) throw bad(`holds ${decoder.frames} LZ4 frames, not one`);
+  if (o !== rawLength) throw bad(`decodes to ${o} bytes, not the declared ${rawLength}`);
   return out;
 }
