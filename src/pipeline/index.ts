@@ -46,3 +46,4 @@ export {
   StreamSaver,
   saveStream,
 } from './stream-saver.ts';
+export { type TransferStats, transferStats } from './transfer-stats.ts';

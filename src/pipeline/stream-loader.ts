@@ -17,6 +17,7 @@ import { type SinkLike, type SourceLike, toByteSink, toByteSource } from './endp
 import { runLoopPair } from './loop-pair.ts';
 import { type ProgressListener, ProgressMeter } from './progress-meter.ts';
 import { perChunkReservation, resolveBudget } from './stream-saver.ts';
+import { type TransferStats, transferStats } from './transfer-stats.ts';
 
 /** Source reads feed the parser this many bytes at a time. */
 const READ_SIZE = 1 << 20;
@@ -41,18 +42,10 @@ export interface LoadOptions {
   endSink?: boolean | undefined;
 }
 
-export interface LoadResult {
+export interface LoadResult extends TransferStats {
   header: StreamHeader;
   trailer: StreamTrailer;
   sections: SectionMarker[];
-  bytes: number;
-  wireBytes: number;
-  ratio: number;
-  elapsedMs: number;
-  throughput: number;
-  workers: number;
-  budget: number;
-  peakInFlight: number;
 }
 
 /** The sink, or a function opening it once the header is known (the destination device goes to RESUMING there). */
@@ -222,18 +215,10 @@ export async function loadStream(
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  const event = meter.finish();
   return {
     header: header!,
     trailer: trailer!,
     sections,
-    bytes: event.bytes,
-    wireBytes: event.wireBytes,
-    ratio: event.ratio,
-    elapsedMs: event.elapsedMs,
-    throughput: event.elapsedMs > 0 ? (event.bytes * 1000) / event.elapsedMs : 0,
-    workers,
-    budget: (budget as ByteBudget | null)?.capacity ?? 0,
-    peakInFlight: (budget as ByteBudget | null)?.peak ?? 0,
+    ...transferStats(meter.finish(), workers, budget as ByteBudget | null),
   };
 }

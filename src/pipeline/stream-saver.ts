@@ -8,7 +8,7 @@ import {
   type ChunkingMode,
   type Codec,
   createStreamHeader,
-  DEFAULT_CHUNK_SIZE,
+  fixedChunking,
   type SectionKind,
   type StreamHeader,
   type StreamTotals,
@@ -20,6 +20,7 @@ import { autoWorkerCount, CodecPool, type EncodeResult } from './codec-pool.ts';
 import { type SinkLike, type SourceLike, toByteSink, toByteSource } from './endpoint-adapters.ts';
 import { runLoopPair } from './loop-pair.ts';
 import { type ProgressListener, ProgressMeter } from './progress-meter.ts';
+import { type TransferStats, transferStats } from './transfer-stats.ts';
 
 /** Default codec: LZ4 in the wasm core, the fastest of the three on every corpus we measured (see README). */
 export const DEFAULT_CODEC: Codec = 'lz4';
@@ -64,30 +65,14 @@ export interface SectionResult {
   chunks: number;
 }
 
-export interface SaveResult {
+export interface SaveResult extends TransferStats {
   header: StreamHeader;
   totals: StreamTotals;
   sections: SectionResult[];
-  /** Raw device bytes. */
-  bytes: number;
-  /** Stream bytes written (header to trailer). */
-  wireBytes: number;
-  /** wireBytes / bytes. */
-  ratio: number;
-  elapsedMs: number;
-  /** Raw bytes per second. */
-  throughput: number;
-  workers: number;
-  budget: number;
-  /** The most bytes ever in flight. */
-  peakInFlight: number;
 }
 
 export function chunkingFor(mode: ChunkingMode = 'fixed', size?: number): Chunking {
-  if (mode === 'fixed') {
-    const s = size ?? DEFAULT_CHUNK_SIZE;
-    return { mode, size: s, min: s, max: s };
-  }
+  if (mode === 'fixed') return fixedChunking(size);
   const avg = size ?? DEFAULT_CDC_SIZE;
   if (!Number.isInteger(avg) || avg <= 0 || (avg & (avg - 1)) !== 0) {
     throw new PipelineConfigError(`the CDC average chunk size must be a power of two, not ${avg}`);
@@ -379,20 +364,11 @@ export class StreamSaver {
     } finally {
       await this.#pool.close();
     }
-    const event = this.#meter.finish();
-    const totals = this.#writer.totals();
     return {
       header: this.header,
-      totals,
+      totals: this.#writer.totals(),
       sections: this.#sections,
-      bytes: event.bytes,
-      wireBytes: event.wireBytes,
-      ratio: event.ratio,
-      elapsedMs: event.elapsedMs,
-      throughput: event.elapsedMs > 0 ? (event.bytes * 1000) / event.elapsedMs : 0,
-      workers: this.workers,
-      budget: this.budget.capacity,
-      peakInFlight: this.budget.peak,
+      ...transferStats(this.#meter.finish(), this.workers, this.budget),
     };
   }
 

@@ -12,7 +12,7 @@ export {
   FORMAT_VERSION,
   MAX_CHUNK_SIZE,
 } from './format-constants.ts';
-export { createStreamHeader, encodeHeader } from './header-record.ts';
+export { createStreamHeader, encodeHeader, fixedChunking } from './header-record.ts';
 export { type InspectOptions, type InspectReport, inspectStream } from './inspect-stream.ts';
 export { encodeSection } from './section-record.ts';
 export { StreamDigest } from './stream-digest.ts';

@@ -95,30 +95,6 @@ const PERMISSION_ADVICE =
   'VFIO nodes are root-only by default: run as root, or give your user the device nodes ' +
   '(e.g. a udev rule: SUBSYSTEM=="vfio", OWNER="you"; chown on /dev/vfio/N or /dev/vfio/devices/vfioN and /dev/iommu)';
 
-/** The stable table of what each errno becomes, per kind of call: for the README and tests. */
-export function describeErrnoMapping(): { errno: string; kind: string; code: string }[] {
-  const rows: { errno: string; kind: string; code: string }[] = [];
-  const kinds: CallKind[] = [
-    'open-node',
-    'bind',
-    'iommu',
-    'group-device',
-    'feature',
-    'resume-finish',
-    'precopy-info',
-    'save-read',
-    'resume-write',
-    'other',
-  ];
-  for (const kind of kinds) {
-    for (const [name, errno] of Object.entries(Errno)) {
-      const err = errorFromErrno(errno, { kind, operation: 'x' });
-      rows.push({ errno: name, kind, code: err.code });
-    }
-  }
-  return rows;
-}
-
 /** The typed error for `errno` returned by a call of `ctx.kind`. */
 export function errorFromErrno(errno: number, ctx: ErrnoContext): VfioMigrateError {
   const name = errnoName(errno);

@@ -35,11 +35,6 @@ export const Ioctl = {
 } as const;
 export type IoctlName = keyof typeof Ioctl;
 
-export function ioctlName(request: number): string {
-  for (const [name, value] of Object.entries(Ioctl)) if (value === request) return name;
-  return `0x${request.toString(16)}`;
-}
-
 export const VFIO_API_VERSION = 0;
 
 /** IOMMU types for VFIO_CHECK_EXTENSION / VFIO_SET_IOMMU on a container. */
@@ -138,7 +133,6 @@ export const DETACH_IOMMUFD_PT_SIZE = 8;
 /** struct iommu_ioas_alloc: u32 size, u32 flags, u32 out_ioas_id. */
 export const IOAS_ALLOC_SIZE = 12;
 /** struct iommu_destroy: u32 size, u32 id. */
-export const IOMMU_DESTROY_SIZE = 8;
 
 /** Kernel structs use the CPU's byte order; every Linux target this runs on that has VFIO migration is LE. */
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -283,14 +277,6 @@ export function encodeIoasAlloc(): Uint8Array {
 
 export function decodeIoasAlloc(buf: Uint8Array): { ioasId: number } {
   return { ioasId: view(buf).getUint32(8, LE) };
-}
-
-export function encodeIommuDestroy(id: number): Uint8Array {
-  const buf = new Uint8Array(IOMMU_DESTROY_SIZE);
-  const dv = view(buf);
-  dv.setUint32(0, IOMMU_DESTROY_SIZE, LE);
-  dv.setUint32(4, id >>> 0, LE);
-  return buf;
 }
 
 /** VFIO_GROUP_SET_CONTAINER takes a pointer to the container fd as an s32. */

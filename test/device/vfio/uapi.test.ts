@@ -53,8 +53,10 @@ describe('ioctl numbers', () => {
     '/tmp/ksrc/linux-source-6.12/include/uapi/linux/vfio.h',
     '/usr/include/linux/vfio.h',
   ].find((p) => p && existsSync(p));
-  it.skipIf(!headerPath)(`agree with the kernel header (${headerPath})`, () => {
-    const header = readFileSync(headerPath!, 'utf8');
+  // Under CI the header is installed by .ci/run (linux-libc-dev): missing there is a failure, not a skip.
+  it.skipIf(!headerPath && !process.env.CI)(`agree with the kernel header (${headerPath})`, () => {
+    if (!headerPath) throw new Error('no kernel vfio.h found: install linux-libc-dev or set VFIO_UAPI_HEADER');
+    const header = readFileSync(headerPath, 'utf8');
     const defs = new Map<string, number>();
     for (const m of header.matchAll(/#define\s+(VFIO_\w+)\s+_IO\(VFIO_TYPE,\s*VFIO_BASE\s*\+\s*(\d+)\)/g)) {
       if (!defs.has(m[1]!)) defs.set(m[1]!, ioNone(0x3b, 100 + Number(m[2])));
