@@ -1,6 +1,7 @@
 // What every CLI command looks like, and the shared plumbing: output, --json, errors to exit codes.
+import { constants as osConstants } from 'node:os';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { UsageError, VfioMigrateError } from '../errors.ts';
+import { AbortedError, UsageError, VfioMigrateError } from '../errors.ts';
 
 export interface CliIo {
   /** Writes to standard output (data or the human report). */
@@ -48,12 +49,36 @@ export interface ErrorReport {
   [key: string]: unknown;
 }
 
-/** The stable shape of an error in --json output and the exit code it maps to. */
-export function describeError(err: unknown): { report: ErrorReport; exitCode: number } {
+/** The abort reason of a CLI run stopped by a signal (Ctrl-C is SIGINT). */
+export class InterruptedBySignal extends Error {
+  readonly signal: NodeJS.Signals;
+  constructor(signal: NodeJS.Signals) {
+    super(`received ${signal}`);
+    this.name = 'InterruptedBySignal';
+    this.signal = signal;
+  }
+}
+
+/** 128 + the signal's number, the shell's convention for a process ended by a signal (SIGINT: 130). */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 0);
+}
+
+/**
+ * The stable shape of an error in --json output and the exit code it maps to: 2 for usage errors, 128 + N when a
+ * signal interrupted the run (`signal` is the run's AbortSignal), 1 for every other failure, 70 for a bug.
+ */
+export function describeError(err: unknown, signal?: AbortSignal): { report: ErrorReport; exitCode: number } {
   if (err instanceof VfioMigrateError) {
     const extra: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(err)) if (k !== 'name' && k !== 'message' && k !== 'code') extra[k] = v;
-    return { report: { code: err.code, message: err.message, ...extra }, exitCode: err instanceof UsageError ? 2 : 1 };
+    const interrupted = err instanceof AbortedError && signal?.reason instanceof InterruptedBySignal;
+    const exitCode = interrupted
+      ? signalExitCode((signal.reason as InterruptedBySignal).signal)
+      : err instanceof UsageError
+        ? 2
+        : 1;
+    return { report: { code: err.code, message: err.message, ...extra }, exitCode };
   }
   const message = err instanceof Error ? err.message : String(err);
   return { report: { code: 'VFM_INTERNAL', message }, exitCode: 70 };

@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
-import { type CliIo, type Command, describeError, toJson } from './command.ts';
+import { type CliIo, type Command, describeError, InterruptedBySignal, toJson } from './command.ts';
 import { devicesCommand } from './devices-command.ts';
 import { fsmCommand } from './fsm-command.ts';
 import { inspectCommand } from './inspect-command.ts';
@@ -70,7 +70,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     return await cmd.run(rest, io);
   } catch (err) {
-    const { report, exitCode } = describeError(err);
+    const { report, exitCode } = describeError(err, io.signal);
     if (rest.includes('--json')) io.out(`${toJson({ ok: false, error: report })}\n`);
     io.err(`vfio-migrate ${name}: ${report.code}: ${report.message}\n`);
     if (err instanceof UsageError) io.err(`\n${cmd.usage}\n`);
@@ -81,8 +81,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 function processIo(): CliIo {
   const controller = new AbortController();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => controller.abort(new Error(`received ${sig}`)));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => controller.abort(new InterruptedBySignal(sig)));
   }
   return {
     out: (text) => void process.stdout.write(text),

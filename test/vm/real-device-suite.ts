@@ -272,9 +272,17 @@ test('raw round trip: a changed mtty-2 state loads into the other mtty-2 and sav
 });
 
 test('cli round trip: save and load through the stream format; the destination saves the same raw bytes', async () => {
-  const { mkdtempSync } = await import('node:fs');
+  const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  const file = `${mkdtempSync(`${tmpdir()}/vfm-vm-`)}/state.vfm`;
+  const dir = mkdtempSync(`${tmpdir()}/vfm-vm-`);
+  try {
+    await cliRoundTrip(`${dir}/state.vfm`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function cliRoundTrip(file: string): Promise<void> {
   const a = await withDevice(SRC, async (d, b) => {
     b.writeRegion(PciRegion.BAR0, 7, crypto.getRandomValues(new Uint8Array(1)));
     b.writeRegion(PciRegion.BAR1, 7, crypto.getRandomValues(new Uint8Array(1)));
@@ -288,7 +296,7 @@ test('cli round trip: save and load through the stream format; the destination s
   assert.equal(code, 0, load.err());
   assert.deepEqual(await withDevice(DST, saveRaw), a, 'the destination saves what the source held');
   assert.equal(await withDevice(DST, async (d) => d.state), DeviceState.RUNNING);
-});
+}
 
 test('pre-copy: PRE_COPY, precopy info, drain, STOP_COPY on the same fd, finish', async () => {
   await withDevice(SRC, async (d) => {

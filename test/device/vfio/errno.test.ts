@@ -1,5 +1,5 @@
 // errno mapping, proven by calling the real ioctls and syscalls through the FFI on fds that are not VFIO devices.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,10 @@ beforeAll(async () => {
   libc = await loadLibc();
   dir = mkdtempSync(path.join(tmpdir(), 'vfm-errno-'));
 });
-afterAll(() => libc.release());
+afterAll(() => {
+  libc.release();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function fakeBackend(fd: number): VfioBackend {
   const entry = {

@@ -1,13 +1,23 @@
 // Discovery from a fake sysfs and /dev tree shaped like the kernel's (relative symlinks included).
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/main.ts';
 import { listVfioDevices, normaliseBdf, resolveVfioTarget } from '../../../src/device/vfio/sysfs.ts';
 
 const UUID = '5d449992-4e52-485d-9d52-3cc36eb3f6aa';
 let root: string;
+/** Every scratch tree made here, removed after the file's tests. */
+const scratch: string[] = [];
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(path.join(tmpdir(), prefix));
+  scratch.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of scratch) rmSync(d, { recursive: true, force: true });
+});
 let sys: string;
 let dev: string;
 
@@ -21,7 +31,7 @@ function file(at: string, text = '') {
 }
 
 beforeAll(() => {
-  root = mkdtempSync(path.join(tmpdir(), 'vfm-sysfs-'));
+  root = tempDir('vfm-sysfs-');
   sys = path.join(root, 'sys');
   dev = path.join(root, 'dev');
   // An mtty mdev with a cdev (vfio0) in IOMMU group 0.
@@ -113,7 +123,7 @@ describe('device discovery', () => {
     );
     expect(() => resolveVfioTarget('nonsense', roots())).toThrow(expect.objectContaining({ code: 'VFM_DEVICE_SPEC' }));
     expect(() => resolveVfioTarget('3b:00.1', { ...roots(), prefer: 'cdev' })).toThrow(/no VFIO cdev/);
-    const empty = mkdtempSync(path.join(tmpdir(), 'vfm-empty-'));
+    const empty = tempDir('vfm-empty-');
     expect(() => resolveVfioTarget('3b:00.1', { sysfs: empty, dev: empty })).toThrow(
       expect.objectContaining({ code: 'VFM_VFIO_UNAVAILABLE' }),
     );
@@ -138,7 +148,7 @@ function io(env: Record<string, string>) {
 
 describe('vfio-migrate devices', () => {
   it('says plainly when VFIO is absent', async () => {
-    const empty = mkdtempSync(path.join(tmpdir(), 'vfm-empty-'));
+    const empty = tempDir('vfm-empty-');
     const c = io({ VFIO_MIGRATE_SYSFS: empty, VFIO_MIGRATE_DEVFS: empty });
     expect(await runCli(['devices'], c.io)).toBe(0);
     expect(c.out()).toMatch(/no VFIO on this machine/);
