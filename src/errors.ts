@@ -5,6 +5,12 @@ export class VfioMigrateError extends Error {
   /** Stable machine-readable identifier of the failure. */
   readonly code: string = 'VFM_ERR';
   override name = 'VfioMigrateError';
+  /**
+   * Where the device was left once save, load or a migration had handled this failure (RUNNING after a recovery, or
+   * RUNNING after a reset): set by the operation that recovered it. A state carried by the error itself (`state`)
+   * is where the device was at the moment of failure.
+   */
+  finalState?: string;
 }
 
 // ---- usage and input -------------------------------------------------------------------------------------------
@@ -117,6 +123,23 @@ export class CoreLoadError extends VfioMigrateError {
   override name = 'CoreLoadError';
 }
 
+/** An error that is none of ours reached a public entry point: a bug, reported with its cause (VFM_INTERNAL). */
+export class UnexpectedError extends VfioMigrateError {
+  override readonly code = 'VFM_INTERNAL';
+  override name = 'UnexpectedError';
+}
+
+/**
+ * `err` as a VfioMigrateError: itself when it is one; a runtime's AbortError as AbortedError; anything else as
+ * UnexpectedError. The original is kept as `cause`. Public entry points reject only with these.
+ */
+export function toVfioMigrateError(err: unknown): VfioMigrateError {
+  if (err instanceof VfioMigrateError) return err;
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (e.name === 'AbortError') return new AbortedError(e.message || undefined, { cause: e });
+  return new UnexpectedError(e.message, { cause: e });
+}
+
 /** Throws AbortedError (with the signal's reason as cause) when the signal has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
@@ -208,7 +231,7 @@ export class ConnectFailedError extends VfioMigrateError {
 
 /** Listening failed (address in use, permission), or no peer connected before the accept timeout. */
 export class ListenFailedError extends VfioMigrateError {
-  override readonly code = 'VFM_LISTEN_FAILED';
+  override readonly code: string = 'VFM_LISTEN_FAILED';
   override name = 'ListenFailedError';
   readonly endpoint: string;
   constructor(endpoint: string, message: string, options?: ErrorOptions) {
@@ -219,7 +242,7 @@ export class ListenFailedError extends VfioMigrateError {
 
 /** The connection broke (reset, closed by the peer mid-stream, or silent past the idle timeout). */
 export class ConnectionLostError extends VfioMigrateError {
-  override readonly code = 'VFM_CONNECTION_LOST';
+  override readonly code: string = 'VFM_CONNECTION_LOST';
   override name = 'ConnectionLostError';
   readonly endpoint: string;
   /** Bytes moved over this connection before it broke. */
@@ -228,6 +251,72 @@ export class ConnectionLostError extends VfioMigrateError {
     super(`connection ${endpoint} lost after ${bytes} bytes: ${message}`, options);
     this.endpoint = endpoint;
     this.bytes = bytes;
+  }
+}
+
+/**
+ * A peer stopped keeping up: nothing moved for the idle limit while this side waited (`limit: 'idle'`), or less than
+ * the minimum rate arrived over the rate window (`limit: 'min-rate'`, a peer trickling bytes to hold the other end).
+ */
+export class PeerStalledError extends ConnectionLostError {
+  override readonly code = 'VFM_PEER_STALLED';
+  override name = 'PeerStalledError';
+  readonly limit: 'idle' | 'min-rate';
+  constructor(endpoint: string, bytes: number, limit: 'idle' | 'min-rate', message: string) {
+    super(endpoint, bytes, message);
+    this.limit = limit;
+  }
+}
+
+/**
+ * The receiver took the stream but its load failed, and it said so in its receipt: `peerCode` is its error code,
+ * `peerFinalState` where its device ended.
+ */
+export class PeerFailedError extends VfioMigrateError {
+  override readonly code = 'VFM_PEER_FAILED';
+  override name = 'PeerFailedError';
+  readonly endpoint: string;
+  readonly peerCode: string | undefined;
+  readonly peerFinalState: string | undefined;
+  constructor(
+    endpoint: string,
+    info: { code?: string | undefined; message?: string | undefined; finalState?: string | undefined },
+  ) {
+    super(
+      `the receiver at ${endpoint} failed to load the stream: ${info.code ?? 'unknown error'}: ${info.message ?? ''}` +
+        (info.finalState ? ` (its device is now ${info.finalState})` : ''),
+    );
+    this.endpoint = endpoint;
+    this.peerCode = info.code;
+    this.peerFinalState = info.finalState;
+  }
+}
+
+/** The stream header did not arrive within the header deadline after the connection opened. */
+export class HeaderTimeoutError extends VfioMigrateError {
+  override readonly code = 'VFM_HEADER_TIMEOUT';
+  override name = 'HeaderTimeoutError';
+  readonly endpoint: string;
+  readonly timeoutMs: number;
+  constructor(endpoint: string, timeoutMs: number, bytes: number) {
+    super(`${endpoint}: no complete stream header within ${timeoutMs} ms (${bytes} bytes arrived)`);
+    this.endpoint = endpoint;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A listener's accept deadline passed without an acceptable peer (`refused` says who was turned away, and why). */
+export class AcceptTimeoutError extends ListenFailedError {
+  override readonly code = 'VFM_ACCEPT_TIMEOUT';
+  override name = 'AcceptTimeoutError';
+  readonly refused: readonly string[];
+  constructor(endpoint: string, timeoutMs: number, refused: readonly string[]) {
+    super(
+      endpoint,
+      `no acceptable peer within ${timeoutMs} ms` +
+        (refused.length > 0 ? `; refused ${refused.length}: ${refused.slice(-3).join('; ')}` : ''),
+    );
+    this.refused = refused;
   }
 }
 
@@ -244,7 +333,7 @@ export class TlsHandshakeError extends VfioMigrateError {
 
 /** A file, pipe or stdio endpoint failed to open, read or write. */
 export class TransportIoError extends VfioMigrateError {
-  override readonly code = 'VFM_TRANSPORT_IO';
+  override readonly code: string = 'VFM_TRANSPORT_IO';
   override name = 'TransportIoError';
   readonly endpoint: string;
   constructor(endpoint: string, message: string, options?: ErrorOptions) {
@@ -268,6 +357,49 @@ export class WorkerCrashedError extends VfioMigrateError {
     super(`codec worker ${worker} failed: ${message}`, options);
     this.worker = worker;
   }
+}
+
+/** A device's data session made no progress for the idle limit (a wedged device, or a driver that stopped reading). */
+export class DeviceStalledError extends VfioMigrateError {
+  override readonly code = 'VFM_DEVICE_STALLED';
+  override name = 'DeviceStalledError';
+  readonly device: string;
+  readonly bytes: number;
+  constructor(device: string, what: 'read' | 'write', bytes: number, idleMs: number) {
+    super(
+      `device ${device} ${what === 'read' ? 'produced' : 'took'} no data for ${idleMs} ms ` +
+        `(after ${bytes} bytes): the device is stalled`,
+    );
+    this.device = device;
+    this.bytes = bytes;
+  }
+}
+
+/**
+ * The device's data ended, but the device did not confirm it: its state afterwards is not the saving state it
+ * should be in (ERROR: it failed or died), or it delivered other than the exact size it announced. Nothing was
+ * sealed: no trailer was written and no file was put in place.
+ */
+export class DataEndUnconfirmedError extends VfioMigrateError {
+  override readonly code = 'VFM_DATA_END_UNCONFIRMED';
+  override name = 'DataEndUnconfirmedError';
+  readonly device: string;
+  /** Raw bytes the device delivered. */
+  readonly bytes: number;
+  constructor(device: string, bytes: number, detail: string, options?: ErrorOptions) {
+    super(
+      `the migration data of ${device} ended after ${bytes} bytes but ${detail}; the stream was not sealed`,
+      options,
+    );
+    this.device = device;
+    this.bytes = bytes;
+  }
+}
+
+/** The output exists and the save was told not to replace it (`--no-clobber`); nothing was written. */
+export class OutputExistsError extends TransportIoError {
+  override readonly code = 'VFM_OUTPUT_EXISTS';
+  override name = 'OutputExistsError';
 }
 
 /** save/load could not bring the device back after a failure; `state` says where it was left. */

@@ -63,6 +63,7 @@ function render(file: string, r: InspectReport): string {
     `chunks        ${r.chunks} (${r.zeroChunks} zero, ${r.storedChunks} stored)`,
   );
   if (r.digest) lines.push(`digest        ${r.digest}`);
+  for (const w of r.warnings) lines.push(`WARNING       ${w}`);
   lines.push(
     r.ok
       ? `verification  OK (${r.verification})`
@@ -103,6 +104,8 @@ export const inspectCommand: Command = {
     }
     if (values.json) io.out(`${toJson({ file, ...report })}\n`);
     else io.out(render(file, report));
+    // Loud, and on stderr too, so a script that keeps only stdout (or only --json) still shows it to a person.
+    for (const w of report.warnings) io.err(`vfio-migrate inspect: WARNING: ${w}\n`);
     if (!report.ok && report.error) {
       io.err(`vfio-migrate inspect: ${report.error.code}: ${report.error.message}\n`);
       return 1;

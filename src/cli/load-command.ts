@@ -40,6 +40,8 @@ export const loadCommand: Command = {
     const {
       workers,
       budget,
+      idleMs,
+      headerTimeoutMs,
       leaveIn,
       json,
       spec,
@@ -56,6 +58,10 @@ export const loadCommand: Command = {
         budget,
         leaveIn,
         checkDevice: !values.force,
+        deviceIdleMs: idleMs,
+        headerTimeoutMs: headerTimeoutMs || undefined,
+        // Loud, at once, on stderr: a person watching sees it whatever the output mode.
+        onWarning: (w) => io.err(json ? `${toJson({ event: 'warning', message: w })}\n` : `WARNING: ${w}\n`),
         signal: io.signal,
         onProgress: progress.listener,
       }).finally(() => progress.close());
@@ -79,6 +85,7 @@ export const loadCommand: Command = {
         budget: result.budget,
         peakInFlight: result.peakInFlight,
         verified: true,
+        warnings: result.warnings,
         digest: result.digest,
         finalState: result.finalState,
       };

@@ -72,7 +72,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     const { report, exitCode } = describeError(err, io.signal);
     if (rest.includes('--json')) io.out(`${toJson({ ok: false, error: report })}\n`);
-    io.err(`vfio-migrate ${name}: ${report.code}: ${report.message}\n`);
+    // The error says where the device was when it failed; finalState, where it ended once the failure was handled.
+    const after = typeof report.finalState === 'string' ? ` (device now ${report.finalState})` : '';
+    io.err(`vfio-migrate ${name}: ${report.code}: ${report.message}${after}\n`);
     if (err instanceof UsageError) io.err(`\n${cmd.usage}\n`);
     else if (report.code === 'VFM_INTERNAL' && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
     return exitCode;

@@ -17,7 +17,10 @@ its migration data through the pipeline into OUT, then returns it to RUNNING (--
 fails the device is returned to RUNNING and the error reported. Prints bytes, ratio, throughput and the device's
 state digest. --device defaults to ${DEFAULT_DEVICE}.
 
-  -o, --output OUT      where the stream goes (see transport below); a file appears only once complete
+  -o, --output OUT      where the stream goes (see transport below); a file appears only once the device confirmed
+                        the end of its data (an existing file survives a failed save; new files are 0600, a
+                        replaced file keeps its mode; a symlink is written through)
+  --no-clobber          refuse to replace an existing file (VFM_OUTPUT_EXISTS)
   --codec C             lz4 (default, fastest), zstd (smaller; --level 1..19, default 3) or none
   --chunking M          fixed (default) or cdc (content-defined)
   --chunk-size BYTES    fixed: chunk size (default 1m); cdc: average, a power of two (default 256k)
@@ -46,6 +49,7 @@ export const saveCommand: Command = {
       'chunk-size': { type: 'string' },
       precopy: { type: 'boolean' },
       'precopy-rounds': { type: 'string' },
+      'no-clobber': { type: 'boolean' },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     if (!values.output) throw new UsageError('save needs -o OUT (a file, -, tcp://, tls:// or unix:)');
@@ -63,6 +67,7 @@ export const saveCommand: Command = {
     const {
       workers,
       budget,
+      idleMs,
       leaveIn,
       json,
       spec,
@@ -75,7 +80,7 @@ export const saveCommand: Command = {
     const deviceSpec = values.device ?? DEFAULT_DEVICE;
     const device = await openDevice(deviceSpec, { role: 'source', signal: io.signal });
     try {
-      const sink = await openSink(spec, topts);
+      const sink = await openSink(spec, { ...topts, exclusive: Boolean(values['no-clobber']) });
       const result = await saveDevice(device, sink, {
         codec,
         level,
@@ -85,6 +90,7 @@ export const saveCommand: Command = {
         budget,
         leaveIn,
         precopy: values.precopy ? { maxRounds: rounds } : false,
+        deviceIdleMs: idleMs,
         signal: io.signal,
         onProgress: progress.listener,
       }).finally(() => progress.close());

@@ -15,6 +15,9 @@ export const transferOptionSpec = {
   // biome-ignore lint/suspicious/noThenProperty: the flag is --then, as the issue names it; this object is never awaited
   then: { type: 'string' },
   timeout: { type: 'string' },
+  'min-rate': { type: 'string' },
+  'header-timeout': { type: 'string' },
+  'accept-timeout': { type: 'string' },
   'connect-timeout': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
@@ -34,7 +37,13 @@ export const transferUsage = `transport (-o/-i): -  PATH  tcp://HOST:PORT  tls:/
   --tls-ca FILE                    CA the peer's certificate must chain to (listener: requires client certificates)
   --tls-servername NAME            name expected in the listener's certificate (default: the host dialled)
   --psk-file FILE [--psk-identity ID]  pre-shared key (hex) instead of certificates (identity default vfio-migrate)
-  --timeout SEC                    receiver: fail after SEC seconds without data (default 60, 0 = never)
+  --timeout SEC                    fail when the peer or the device moves nothing for SEC seconds (default 60, 0 = never)
+  --min-rate RATE                  fail when less than RATE per second moves over SEC seconds of waiting on the peer,
+                                   so a peer cannot hold this side by trickling (default 64k, 0 = off)
+  --header-timeout SEC             load: the stream header must arrive within SEC seconds (default: --timeout)
+  --accept-timeout SEC             listener: give up when no acceptable peer connects within SEC (default 300, 0 = never);
+                                   a peer that fails TLS or does not start a stream within 10 s is refused, and the
+                                   listener waits for the next
   --connect-timeout SEC            connector: keep retrying while nobody listens this long (default 10)
 
 pipeline:
@@ -80,10 +89,15 @@ export async function transportOptions(
   defaultListen: boolean,
   signal: AbortSignal,
   onListening: (address: string) => void,
+  onRefused?: (peer: string, reason: string) => void,
 ): Promise<OpenTransportOptions> {
   if (values.listen && values.connect) throw new UsageError('--listen and --connect exclude each other');
   const timeout = parseCount(values.timeout, '--timeout') ?? 60;
   const connectTimeout = parseCount(values['connect-timeout'], '--connect-timeout') ?? 10;
+  const acceptTimeout = parseCount(values['accept-timeout'], '--accept-timeout') ?? 300;
+  const rate = values['min-rate'];
+  const minRate =
+    rate === undefined ? DEFAULT_MIN_RATE : rate === '0' ? 0 : parseByteSize(rate.replace(/\/s$/i, ''), '--min-rate');
   const tls = await loadTlsFiles({
     certFile: values['tls-cert'],
     keyFile: values['tls-key'],
@@ -97,14 +111,24 @@ export async function transportOptions(
     signal,
     tls,
     idleTimeoutMs: timeout * 1000,
+    minRate: timeout > 0 ? minRate : 0,
     connectTimeoutMs: connectTimeout * 1000,
+    acceptTimeoutMs: acceptTimeout * 1000,
     onListening,
+    onRefused,
   };
 }
+
+/** Bytes per second below which a peer counts as stalled, by default (a migration this slow is broken anyway). */
+export const DEFAULT_MIN_RATE = 64 << 10;
 
 export interface TransferSettings {
   workers: number | undefined;
   budget: number | undefined;
+  /** --timeout in ms (0: none): also the device's idle limit. */
+  idleMs: number;
+  /** load: the header deadline in ms. */
+  headerTimeoutMs: number;
   leaveIn: 'running' | 'stop' | undefined;
   json: boolean;
   /** Where the stream goes (save) or comes from (load). */
@@ -125,9 +149,19 @@ export async function transferSettings(
   const budget = values.budget === undefined ? undefined : parseByteSize(values.budget, '--budget');
   const then = parseThen(values.then);
   const spec = parseTransportSpec(endpoint);
-  const transport = await transportOptions(values, command === 'load', io.signal, (address) =>
-    io.err(json ? `${toJson({ event: 'listening', address })}\n` : `listening on ${address}\n`),
+  const transport = await transportOptions(
+    values,
+    command === 'load',
+    io.signal,
+    (address) => io.err(json ? `${toJson({ event: 'listening', address })}\n` : `listening on ${address}\n`),
+    (peer, reason) =>
+      io.err(
+        json ? `${toJson({ event: 'refused', peer, reason })}\n` : `refused ${peer}: ${reason}; still listening\n`,
+      ),
   );
   const progress = progressRenderer(io, chooseProgressMode(io, json, Boolean(values['no-progress'])), command);
-  return { workers, budget, leaveIn: then, json, spec, progress, transport };
+  const idleMs = transport.idleTimeoutMs ?? 0;
+  const headerTimeout = parseCount(values['header-timeout'], '--header-timeout');
+  const headerTimeoutMs = headerTimeout === undefined ? idleMs : headerTimeout * 1000;
+  return { workers, budget, idleMs, headerTimeoutMs, leaveIn: then, json, spec, progress, transport };
 }

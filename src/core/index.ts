@@ -28,9 +28,11 @@ export {
   lz4DecompressInArena,
 } from './lz4-block.ts';
 export {
+  LZ4_DECOMPRESS_DEFAULT_MAX,
   LZ4_FRAME_MAGIC,
   type Lz4BlockSize,
   Lz4FrameDecoder,
+  type Lz4FrameDecompressOptions,
   Lz4FrameEncoder,
   type Lz4FrameOptions,
   type Lz4Sink,

@@ -7,7 +7,14 @@
 //
 // Both push their output to a sink callback as views into the core's memory: a view is valid only until the next
 // call into the core (copy it if you keep it). The one-shot helpers collect copies.
-import { Lz4ChecksumError, Lz4FrameError, Lz4MalformedError, Lz4TruncatedError, UsageError } from '../errors.ts';
+import {
+  Lz4ChecksumError,
+  Lz4FrameError,
+  Lz4MalformedError,
+  Lz4OutputTooSmallError,
+  Lz4TruncatedError,
+  UsageError,
+} from '../errors.ts';
 import { Xxh32Stream } from './checksums.ts';
 import { LZ4_WINDOW, throwLz4Error } from './lz4-block.ts';
 import { type CoreInstance, claimWindow, loadCore, releaseSlot, type SlotUser } from './wasm-module.ts';
@@ -418,14 +425,33 @@ export function lz4FrameCompress(
   return concat(parts, total);
 }
 
+export interface Lz4FrameDecompressOptions {
+  /**
+   * The most bytes the content may decode to (default 64 MiB): LZ4 expands up to 255 times, so a small hostile
+   * input must not make this allocate gigabytes. Larger content throws Lz4OutputTooSmallError.
+   */
+  maxOutputBytes?: number | undefined;
+}
+
+/** The default output cap of lz4FrameDecompress, the stream format's largest chunk. */
+export const LZ4_DECOMPRESS_DEFAULT_MAX = 64 << 20;
+
 /** Decodes all frames in `input` (LZ4 frames, skippable frames) and returns the concatenated content. */
-export function lz4FrameDecompress(input: Uint8Array, core: CoreInstance = loadCore()): Uint8Array {
-  let out = new Uint8Array(Math.max(1024, input.length * 2));
+export function lz4FrameDecompress(
+  input: Uint8Array,
+  options: Lz4FrameDecompressOptions = {},
+  core: CoreInstance = loadCore(),
+): Uint8Array {
+  const max = options.maxOutputBytes ?? LZ4_DECOMPRESS_DEFAULT_MAX;
+  let out = new Uint8Array(Math.min(max, Math.max(1024, input.length * 2)));
   let len = 0;
   const dec = new Lz4FrameDecoder(core);
   dec.write(input, (b) => {
+    if (len + b.length > max) {
+      throw new Lz4OutputTooSmallError(`the LZ4 content exceeds the output cap of ${max} bytes (maxOutputBytes)`);
+    }
     if (len + b.length > out.length) {
-      const grown = new Uint8Array(Math.max(len + b.length, out.length * 2));
+      const grown = new Uint8Array(Math.min(max, Math.max(len + b.length, out.length * 2)));
       grown.set(out.subarray(0, len));
       out = grown;
     }

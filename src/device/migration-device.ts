@@ -150,6 +150,11 @@ export class MigrationDevice {
     return this.backend.precopyInfo(session, opts);
   }
 
+  /** The device's reported sizes are exact, not estimates (see DeviceBackend.exactSizes). */
+  get exactSizes(): boolean {
+    return this.backend.exactSizes === true;
+  }
+
   /** VFIO_DEVICE_FEATURE_MIG_DATA_SIZE. */
   stopCopySize(opts?: OperationOptions): Promise<bigint> {
     return this.backend.stopCopySize(opts);

@@ -70,6 +70,12 @@ export interface DeviceBackend {
   stopCopySize(opts?: OperationOptions): Promise<bigint>;
   /** VFIO_DEVICE_RESET: the device returns to RUNNING from any state, ERROR included. */
   reset(opts?: OperationOptions): Promise<void>;
+  /**
+   * The sizes the device reports (MIG_DATA_SIZE in STOP_COPY) are exactly the bytes its data session then holds,
+   * not estimates: a save that gets another count did not get the device's whole state. False or absent where the
+   * driver gives estimates (the uAPI calls MIG_DATA_SIZE an estimate; mlx5's is an upper bound).
+   */
+  readonly exactSizes?: boolean;
   /** A digest of the device's internal state, where the device can give one (simulated devices). */
   stateDigest?(opts?: OperationOptions): Promise<string>;
   /** Facts for `devices`/`inspect` output (driver, profile, sizes...). */

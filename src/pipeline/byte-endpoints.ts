@@ -14,6 +14,11 @@ export interface ByteSource {
   read(into: Uint8Array, opts?: OperationOptions): Promise<number>;
   /** Releases what the source holds (fd, socket, iterator). Idempotent; safe after a failure. */
   close(): Promise<void>;
+  /**
+   * Two-way transports only (sockets): sends `data` back to the peer and ends this side's output. A load uses it for
+   * its receipt, so the sender learns how the load went.
+   */
+  reply?(data: Uint8Array): Promise<void>;
 }
 
 export interface ByteSink {
@@ -23,8 +28,12 @@ export interface ByteSink {
    * bytes past that point copies them.
    */
   write(data: Uint8Array, opts?: OperationOptions): Promise<void>;
-  /** Flushes and closes after a complete stream (a file is synced and moved into place, a socket half-closed). */
-  end(opts?: OperationOptions): Promise<void>;
+  /**
+   * Flushes and closes after a complete stream (a file is synced and moved into place, a socket half-closed). A
+   * two-way sink (a socket) resolves with what the peer sent back (the receiver's receipt), once the peer closed.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: one-way sinks end with nothing to say (void); sockets answer
+  end(opts?: OperationOptions): Promise<Uint8Array | undefined | void>;
   /** Tears down after a failure: no flush, partial files removed, sockets destroyed. Idempotent. */
   abort(reason?: unknown): Promise<void>;
 }

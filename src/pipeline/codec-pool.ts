@@ -50,8 +50,14 @@ interface Slot {
   starting: { resolve(): void; reject(err: Error): void } | null;
 }
 
+/**
+ * Codec threads by default: the machine's parallelism, at most MAX_DEFAULT_WORKERS. Each thread costs its own wasm
+ * arenas and runtime, so memory must not follow a 64-CPU machine's size; more are an explicit choice (`workers`).
+ */
+export const MAX_DEFAULT_WORKERS = 4;
+
 export function defaultWorkerCount(): number {
-  return Math.max(1, availableParallelism());
+  return Math.max(1, Math.min(MAX_DEFAULT_WORKERS, availableParallelism()));
 }
 
 /**

@@ -3,12 +3,21 @@
 // what it got) -> RUNNING. Any stream error resets the device instead of stepping a RESUMING that received a bad or
 // incomplete stream.
 import type { MigrationDevice } from '../device/migration-device.ts';
-import { DataSessionMissingError, StreamDeviceMismatchError } from '../errors.ts';
+import type { OperationOptions } from '../device/types.ts';
+import {
+  DataSessionMissingError,
+  type DeviceRecoveryError,
+  DeviceStalledError,
+  StreamDeviceMismatchError,
+  toVfioMigrateError,
+} from '../errors.ts';
 import { DeviceState, stateName } from '../fsm/index.ts';
-import type { StreamHeader } from '../stream/index.ts';
+import { encodeReceipt, type StreamHeader } from '../stream/index.ts';
+import type { ByteSource } from './byte-endpoints.ts';
 import { assertReadyFor } from './device-readiness.ts';
-import { deviceMetadata, recoverToRunning } from './device-save.ts';
-import type { SourceLike } from './endpoint-adapters.ts';
+import { DEFAULT_DEVICE_IDLE_MS, deviceMetadata, recoverToRunning, settledState } from './device-save.ts';
+import { type SourceLike, sinkFromResumingSession, toByteSource } from './endpoint-adapters.ts';
+import { guardSink } from './progress-guard.ts';
 import { type LoadOptions, type LoadResult, loadStream } from './stream-loader.ts';
 
 export interface LoadDeviceOptions extends Omit<LoadOptions, 'onHeader'> {
@@ -18,6 +27,8 @@ export interface LoadDeviceOptions extends Omit<LoadOptions, 'onHeader'> {
   checkDevice?: boolean | undefined;
   /** Extra check of the header before the device is touched (throw to refuse). */
   onHeader?: ((header: StreamHeader) => void | Promise<void>) | undefined;
+  /** A device write that takes nothing for this long fails with DeviceStalledError (default 60 s; 0: never). */
+  deviceIdleMs?: number | undefined;
 }
 
 export interface LoadDeviceResult extends LoadResult {
@@ -38,27 +49,70 @@ export function checkDeviceMatch(header: StreamHeader, device: MigrationDevice):
   }
 }
 
+/**
+ * `source` for loadStream, with its closing held back: loadStream's close only ends the reads (so a failed load
+ * still unblocks), while the connection stays open for the receipt that `finish` sends once the device's fate is
+ * known, then closes it for real.
+ */
+function heldOpen(source: ByteSource) {
+  let release!: () => void;
+  const released = new Promise<number>((r) => (release = () => r(0)));
+  return {
+    source: {
+      name: source.name,
+      read: (into: Uint8Array, o?: OperationOptions) => Promise.race([source.read(into, o), released]),
+      close: async () => release(),
+    } satisfies ByteSource,
+    async finish(receipt: Uint8Array | null): Promise<void> {
+      release();
+      try {
+        if (receipt && source.reply) await source.reply(receipt);
+      } catch {
+        // the sender is gone: nobody to tell
+      } finally {
+        await source.close().catch(() => {});
+      }
+    },
+  };
+}
+
+/**
+ * Loads a stream from `source` into `device`: the header is verified before the device is touched, every chunk is
+ * written only after it verified, and the device is stepped RESUMING -> STOP (where it validates its state) ->
+ * RUNNING only after the trailer verified. Any failure resets a device that got a bad or incomplete stream and
+ * rejects with a VfioMigrateError whose `finalState` says where the device ended. Over a socket, the sender gets a
+ * receipt saying how the load went (its save fails when this load did).
+ */
 export async function loadDevice(
   source: SourceLike,
   device: MigrationDevice,
   opts: LoadDeviceOptions = {},
 ): Promise<LoadDeviceResult> {
   const signal = opts.signal;
-  await assertReadyFor(device, 'load', signal);
+  const idleMs = opts.deviceIdleMs ?? DEFAULT_DEVICE_IDLE_MS;
+  const held = heldOpen(toByteSource(source));
+  let streamId: Uint8Array | null = null;
   let touched = false;
   try {
+    await assertReadyFor(device, 'load', signal);
     const result = await loadStream(
-      source,
+      held.source,
       async () => {
         touched = true;
         const { opened } = await device.setState(DeviceState.RESUMING, { signal });
         const session = opened?.kind === 'resuming' ? opened : device.resumingSession;
         if (!session) throw new DataSessionMissingError(`${device.id} opened no resuming session`);
-        return session;
+        // A device that stops taking data fails the load (and is reset) instead of holding both ends forever.
+        return guardSink(
+          sinkFromResumingSession(session),
+          { idleMs },
+          (_limit, bytes) => new DeviceStalledError(device.id, 'write', bytes, idleMs),
+        );
       },
       {
         ...opts,
         onHeader: async (header) => {
+          streamId = header.streamId;
           if (opts.checkDevice ?? true) checkDeviceMatch(header, device);
           await opts.onHeader?.(header);
         },
@@ -70,14 +124,29 @@ export async function loadDevice(
     const digest = (await device.stateDigest({ signal })) ?? null;
     const final = opts.leaveIn === 'stop' ? DeviceState.STOP : DeviceState.RUNNING;
     await device.setState(final, { signal });
+    await held.finish(encodeReceipt(result.header.streamId, { ok: true, finalState: stateName(final) }));
     return { ...result, device: device.id, digest, finalState: stateName(final) };
   } catch (err) {
+    const error = toVfioMigrateError(err);
     // Never complete a RESUMING that got a bad stream: reset throws the partial state away.
     if (touched) {
       if (device.state === DeviceState.RESUMING || device.state === DeviceState.ERROR)
         await device.reset().catch(() => {});
-      await recoverToRunning(device, err);
+      try {
+        await recoverToRunning(device, error);
+      } catch (recovery) {
+        (recovery as DeviceRecoveryError).finalState = await settledState(device);
+        await held.finish(null);
+        throw recovery;
+      }
     }
-    throw err;
+    error.finalState = await settledState(device);
+    const id = streamId as Uint8Array | null;
+    await held.finish(
+      id
+        ? encodeReceipt(id, { ok: false, code: error.code, message: error.message, finalState: error.finalState })
+        : null,
+    );
+    throw error;
   }
 }

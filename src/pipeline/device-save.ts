@@ -2,11 +2,18 @@
 // RUNNING (or STOP). Whatever fails, the source device is brought back to RUNNING: a failed save must never leave
 // a VMM's device stopped.
 import type { MigrationDevice } from '../device/migration-device.ts';
-import { DataSessionMissingError, DeviceRecoveryError } from '../errors.ts';
+import type { SavingSession } from '../device/types.ts';
+import {
+  DataEndUnconfirmedError,
+  DataSessionMissingError,
+  DeviceRecoveryError,
+  DeviceStalledError,
+  toVfioMigrateError,
+} from '../errors.ts';
 import { DeviceState, MigrationFlag, stateName } from '../fsm/index.ts';
 import { assertReadyFor } from './device-readiness.ts';
-import type { SinkLike } from './endpoint-adapters.ts';
-import { sourceFromSavingSession } from './endpoint-adapters.ts';
+import { type SessionSource, type SinkLike, sourceFromSavingSession, toByteSink } from './endpoint-adapters.ts';
+import { guardSource } from './progress-guard.ts';
 import { type SaveOptions, type SaveResult, StreamSaver } from './stream-saver.ts';
 
 export interface PrecopyPolicy {
@@ -21,6 +28,8 @@ export interface SaveDeviceOptions extends Omit<SaveOptions, 'device' | 'migrati
   precopy?: boolean | PrecopyPolicy | undefined;
   /** State to leave the device in after a successful save (default RUNNING). */
   leaveIn?: 'running' | 'stop' | undefined;
+  /** A device read that brings nothing for this long fails with DeviceStalledError (default 60 s; 0: never). */
+  deviceIdleMs?: number | undefined;
 }
 
 export interface SaveDeviceResult extends SaveResult {
@@ -68,25 +77,86 @@ export async function recoverToRunning(device: MigrationDevice, cause: unknown):
   }
 }
 
+/** How long a device's data session may make no progress before it counts as stalled (default 60 s). */
+export const DEFAULT_DEVICE_IDLE_MS = 60_000;
+
+/** A saving session as a section source whose reads fail with DeviceStalledError after `idleMs` without data. */
+export function deviceSource(device: MigrationDevice, session: SavingSession, idleMs: number) {
+  const source = sourceFromSavingSession(session);
+  const guarded = guardSource(
+    source,
+    { idleMs },
+    (_limit, bytes) => new DeviceStalledError(device.id, 'read', bytes, idleMs),
+  );
+  return { source, guarded };
+}
+
+/**
+ * The device's data ended: make sure the device says so too before anything is sealed. The session must have
+ * ended with the end of its data (not a pause), the device must still be in STOP_COPY (a device that failed or died
+ * is in ERROR, or gone), and where the device vouches for exact sizes, it must have delivered what it announced.
+ */
+export async function confirmDataEnd(
+  device: MigrationDevice,
+  source: SessionSource,
+  bytes: number,
+  exactBytes: number | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (source.ended !== 'end') {
+    throw new DataEndUnconfirmedError(
+      device.id,
+      bytes,
+      'its data session stopped without reaching the end of its data',
+    );
+  }
+  const state = await device.refreshState({ signal });
+  if (state !== DeviceState.STOP_COPY) {
+    throw new DataEndUnconfirmedError(device.id, bytes, `the device is now in ${stateName(state)}, not STOP_COPY`);
+  }
+  if (exactBytes !== undefined && bytes !== exactBytes) {
+    throw new DataEndUnconfirmedError(
+      device.id,
+      bytes,
+      `the device announced exactly ${exactBytes} bytes for STOP_COPY`,
+    );
+  }
+}
+
+/** Where a device ended after a failure was handled (its tracked state when it cannot be read). */
+export async function settledState(device: MigrationDevice): Promise<string> {
+  return stateName(await device.refreshState().catch(() => device.state));
+}
+
+/**
+ * Saves `device`'s migration state into `sink` as one stream: pre-copy rounds first when asked and supported, then
+ * STOP_COPY to the end of its data. The stream is sealed (trailer written, a file moved into place) only after the
+ * device confirmed the end of its data and was returned to its final state; any failure returns the device to
+ * RUNNING (or resets it where it must) and rejects with a VfioMigrateError whose `finalState` says where it ended.
+ */
 export async function saveDevice(
   device: MigrationDevice,
   sink: SinkLike,
   opts: SaveDeviceOptions = {},
 ): Promise<SaveDeviceResult> {
   const signal = opts.signal;
-  await assertReadyFor(device, 'save', signal);
-  const usePrecopy = Boolean(opts.precopy) && (device.flags & MigrationFlag.PRE_COPY) !== 0;
-  const policy: PrecopyPolicy = typeof opts.precopy === 'object' ? opts.precopy : {};
-  const stopCopyEstimate = toNumber(await device.stopCopySize({ signal }));
+  const idleMs = opts.deviceIdleMs ?? DEFAULT_DEVICE_IDLE_MS;
   let saver: StreamSaver | null = null;
   let rounds = 0;
+  let touched = false;
   try {
+    await assertReadyFor(device, 'save', signal);
+    const usePrecopy = Boolean(opts.precopy) && (device.flags & MigrationFlag.PRE_COPY) !== 0;
+    const policy: PrecopyPolicy = typeof opts.precopy === 'object' ? opts.precopy : {};
+    const stopCopyEstimate = toNumber(await device.stopCopySize({ signal }));
     saver = await StreamSaver.open(sink, {
       ...opts,
       device: deviceMetadata(device),
       migrationFlags: device.flags,
       expectedBytes: usePrecopy ? undefined : stopCopyEstimate,
     });
+    // From here on the device leaves where it was: a failure must bring it back.
+    touched = true;
     if (usePrecopy) {
       const maxRounds = policy.maxRounds ?? 4;
       const threshold = policy.dirtyThreshold ?? 1 << 20;
@@ -100,7 +170,7 @@ export async function saveDevice(
           break;
         }
         rounds++;
-        await saver.section('pre-copy', sourceFromSavingSession(opened), { expectedBytes: pending });
+        await saver.section('pre-copy', deviceSource(device, opened, idleMs).guarded, { expectedBytes: pending });
       }
     }
     // Into STOP_COPY: from PRE_COPY the same session continues; from RUNNING the arc into the group opens one.
@@ -108,16 +178,34 @@ export async function saveDevice(
     const session = opened?.kind === 'saving' ? opened : device.savingSession;
     if (!session) throw new DataSessionMissingError(`${device.id} has no saving session in STOP_COPY`);
     const stopCopyBytes = usePrecopy ? toNumber(await device.stopCopySize({ signal })) : stopCopyEstimate;
-    await saver.section('stop-copy', sourceFromSavingSession(session), { expectedBytes: stopCopyBytes ?? null });
-    const result = await saver.finish();
+    const exact = device.exactSizes && stopCopyBytes !== undefined;
+    const { source, guarded } = deviceSource(device, session, idleMs);
+    const section = await saver.section('stop-copy', guarded, { expectedBytes: stopCopyBytes ?? null, exact });
+    await confirmDataEnd(device, source, section.bytes, exact ? stopCopyBytes : undefined, signal);
     // The digest of the state that was saved: taken while the device is still stopped (once it runs, it changes).
     const digest = (await device.stateDigest({ signal })) ?? null;
     const final = opts.leaveIn === 'stop' ? DeviceState.STOP : DeviceState.RUNNING;
     await device.setState(final, { signal });
+    // Sealed last: a stream with a trailer (a file under its name) exists only for a save that fully succeeded.
+    const result = await saver.finish();
     return { ...result, device: device.id, digest, precopyRounds: rounds, finalState: stateName(final) };
   } catch (err) {
-    await saver?.abort(err);
-    await recoverToRunning(device, err);
-    throw err;
+    const error = toVfioMigrateError(err);
+    // The sink was opened by the caller: tear it down (a partial file removed) even if no stream was started on it.
+    if (saver) await saver.abort(error);
+    else
+      await toByteSink(sink)
+        .abort(error)
+        .catch(() => {});
+    if (touched) {
+      try {
+        await recoverToRunning(device, error);
+      } catch (recovery) {
+        (recovery as DeviceRecoveryError).finalState = await settledState(device);
+        throw recovery;
+      }
+    }
+    error.finalState = await settledState(device);
+    throw error;
   }
 }

@@ -3,7 +3,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { READ_DRAINED, READ_END, type ResumingSession, type SavingSession } from '../device/types.ts';
-import { AbortedError, throwIfAborted } from '../errors.ts';
+import { AbortedError, TransportIoError, throwIfAborted } from '../errors.ts';
 import {
   type ByteSink,
   type ByteSource,
@@ -58,6 +58,23 @@ export function sinkFromResumingSession(session: ResumingSession): ByteSink {
   };
 }
 
+/**
+ * A caller's Node stream failing (destroyed by the other side's abort, a premature close, its own AbortSignal) is a
+ * transport failure of ours, with a stable code: the runtime's error is kept as the cause.
+ */
+function nodeStreamError(name: string) {
+  return (err: Error, bytes: number) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    const what =
+      code === 'ERR_STREAM_PREMATURE_CLOSE'
+        ? 'closed before the stream ended'
+        : err.name === 'AbortError'
+          ? 'was aborted by its other end'
+          : (code ?? err.message);
+    return new TransportIoError(name, `${what} (after ${bytes} bytes)`, { cause: err });
+  };
+}
+
 function isByteSource(x: unknown): x is ByteSource {
   return typeof x === 'object' && x !== null && 'read' in x && 'close' in x && 'name' in x && !('kind' in x);
 }
@@ -69,23 +86,30 @@ function isByteSink(x: unknown): x is ByteSink {
 export function toByteSource(x: SourceLike): ByteSource {
   if ((x as SavingSession).kind === 'saving') return sourceFromSavingSession(x as SavingSession);
   if (isByteSource(x)) return x;
-  if (x instanceof Readable) return sourceFromNodeReadable(x, 'node stream');
+  if (x instanceof Readable)
+    return sourceFromNodeReadable(x, 'node stream', { mapError: nodeStreamError('node stream') });
   if (typeof ReadableStream !== 'undefined' && x instanceof ReadableStream) return sourceFromWebReadable(x);
   if (typeof (x as { fd?: unknown }).fd === 'number') {
     const fd = (x as { fd: number }).fd;
-    return sourceFromNodeReadable(createReadStream('', { fd, autoClose: false, highWaterMark: 1 << 20 }), `fd ${fd}`);
+    return sourceFromNodeReadable(createReadStream('', { fd, autoClose: false, highWaterMark: 1 << 20 }), `fd ${fd}`, {
+      mapError: nodeStreamError(`fd ${fd}`),
+    });
   }
   return sourceFromAsyncIterable(x as AsyncIterable<Uint8Array>);
 }
 
 export function toByteSink(x: SinkLike): ByteSink {
   if ((x as ResumingSession).kind === 'resuming') return sinkFromResumingSession(x as ResumingSession);
-  if (x instanceof Writable) return sinkFromNodeWritable(x, 'node stream');
+  if (x instanceof Writable)
+    return sinkFromNodeWritable(x, 'node stream', { mapError: nodeStreamError('node stream') });
   if (typeof WritableStream !== 'undefined' && x instanceof WritableStream) return sinkFromWebWritable(x);
   if (isByteSink(x)) return x;
   if (typeof (x as { fd?: unknown }).fd === 'number') {
     const fd = (x as { fd: number }).fd;
-    return sinkFromNodeWritable(createWriteStream('', { fd, autoClose: false }), `fd ${fd}`, { keepOpen: true });
+    return sinkFromNodeWritable(createWriteStream('', { fd, autoClose: false }), `fd ${fd}`, {
+      keepOpen: true,
+      mapError: nodeStreamError(`fd ${fd}`),
+    });
   }
   throw new TypeError('not a sink: expected a ByteSink, a resuming session, a Node Writable, a WritableStream or {fd}');
 }

@@ -13,30 +13,53 @@ export interface NodeEndpointOptions {
 
 const earlyClose = (what: string) => new Error(`${what} closed before the stream ended`);
 
-/** A source over a Node Readable; close() destroys it. */
+/**
+ * A source over a Node Readable; close() destroys it. It owns the stream's errors from the moment it exists: the
+ * async iterator it reads through listens only from the first read, and an error before that (a peer's reset while
+ * the device is being prepared) would otherwise be an unhandled 'error' event that ends the process.
+ */
 export function sourceFromNodeReadable(
   readable: Readable,
   name: string,
   opts: NodeEndpointOptions & { keepOpenOnClose?: boolean } = {},
 ): ByteSource {
   let bytes = 0;
-  const inner = sourceFromAsyncIterable(readable as AsyncIterable<Uint8Array>, name, () => {
+  let early: Error | null = null;
+  const onError = (err: Error) => {
+    early ??= err;
+  };
+  readable.on('error', onError);
+  // Not destroyed at the end of the data: a socket stays open for the receiver's answer until close().
+  const iterable =
+    typeof readable.iterator === 'function'
+      ? { [Symbol.asyncIterator]: () => readable.iterator({ destroyOnReturn: false }) }
+      : (readable as AsyncIterable<Uint8Array>);
+  const inner = sourceFromAsyncIterable(iterable as AsyncIterable<Uint8Array>, name, () => {
     if (!opts.keepOpenOnClose) readable.destroy();
   });
+  const mapped = (err: unknown) =>
+    opts.mapError && err instanceof Error && !(err instanceof VfioMigrateError) ? opts.mapError(err, bytes) : err;
   return {
     name,
     async read(into, o) {
+      if (early) throw mapped(early);
       try {
         const n = await inner.read(into, o);
         bytes += n;
         return n;
       } catch (err) {
-        throw opts.mapError && err instanceof Error && !(err instanceof VfioMigrateError)
-          ? opts.mapError(err, bytes)
-          : err;
+        throw mapped(err);
       }
     },
-    close: () => inner.close(),
+    async close() {
+      try {
+        await inner.close();
+      } finally {
+        // After close the stream is ours to drop; a late error must still not be unhandled.
+        readable.off('error', onError);
+        readable.on('error', () => {});
+      }
+    },
   };
 }
 

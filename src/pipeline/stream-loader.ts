@@ -2,7 +2,7 @@
 // decompressing, then the chunk checksum) -> sink, in stream order. No byte reaches the sink before its chunk
 // verified; the header is verified (and handed to `onHeader`) before the sink is even opened, so a foreign or
 // future stream never touches a device. The same byte budget bounds everything between source read and sink.
-import { AbortedError, throwIfAborted } from '../errors.ts';
+import { AbortedError, HeaderTimeoutError, StreamLimitError, throwIfAborted } from '../errors.ts';
 import {
   type SectionMarker,
   type StreamHeader,
@@ -16,7 +16,7 @@ import { autoWorkerCount, CodecPool, type DecodeResult } from './codec-pool.ts';
 import { type SinkLike, type SourceLike, toByteSink, toByteSource } from './endpoint-adapters.ts';
 import { runLoopPair } from './loop-pair.ts';
 import { type ProgressListener, ProgressMeter } from './progress-meter.ts';
-import { perChunkReservation, resolveBudget } from './stream-saver.ts';
+import { CHUNKS_PER_WORKER, DEFAULT_BUDGET_CAP, perChunkReservation } from './stream-saver.ts';
 import { type TransferStats, transferStats } from './transfer-stats.ts';
 
 /** Source reads feed the parser this many bytes at a time. */
@@ -27,8 +27,19 @@ export interface LoadOptions {
   workers?: number | undefined;
   /** The codec worker entry, for embedders that bundle the library (default: codec-worker next to this module). */
   workerUrl?: URL | string | undefined;
-  /** Bytes in flight (stream bytes read and not yet decoded and written, plus their decoded size). */
+  /**
+   * Bytes in flight (stream bytes read and not yet decoded and written, plus their decoded size). The default is a
+   * few chunks per worker, at most 64 MiB; a stream whose chunks would not fit is refused at its header (the
+   * sender's chunk size never decides this side's memory).
+   */
   budget?: number | undefined;
+  /** The stream header must have arrived this long after the load started (default: no deadline). */
+  headerTimeoutMs?: number | undefined;
+  /**
+   * Loud problems that are not errors, as they are found: a section whose size differs from the exact size its
+   * device announced. Also collected in the result's `warnings`.
+   */
+  onWarning?: ((message: string) => void) | undefined;
   /** Reader-side hard limits, whatever the header declares. */
   limits?: StreamLimits | undefined;
   signal?: AbortSignal | undefined;
@@ -46,6 +57,26 @@ export interface LoadResult extends TransferStats {
   header: StreamHeader;
   trailer: StreamTrailer;
   sections: SectionMarker[];
+  /** What onWarning was told. */
+  warnings: string[];
+}
+
+/**
+ * This side's budget for a stream: `budget` when given, else a few chunks per worker capped at DEFAULT_BUDGET_CAP.
+ * Throws StreamLimitError (before anything is opened) when one chunk of the stream does not fit.
+ */
+export function receiverBudget(header: StreamHeader, workers: number, budget: number | undefined): number {
+  const perChunk = perChunkReservation(header);
+  const capacity =
+    budget ?? Math.min(perChunk * Math.max(4, CHUNKS_PER_WORKER * Math.max(1, workers)), DEFAULT_BUDGET_CAP);
+  if (perChunk > capacity) {
+    throw new StreamLimitError(
+      `the stream's chunks of up to ${header.maxChunkSize} bytes need ${perChunk} bytes in flight each, more than ` +
+        `this receiver's budget of ${capacity} bytes (give a larger --budget to accept such a stream)`,
+      0,
+    );
+  }
+  return capacity;
 }
 
 /** The sink, or a function opening it once the header is known (the destination device goes to RESUMING there). */
@@ -79,6 +110,7 @@ export async function loadStream(
   const parser = new StreamParser({ limits: opts.limits });
   const meter = new ProgressMeter(opts.onProgress, { intervalMs: opts.progressIntervalMs });
   const sections: SectionMarker[] = [];
+  const warnings: string[] = [];
   const free: ArrayBuffer[] = [];
   const items: Item[] = [];
 
@@ -111,6 +143,17 @@ export async function loadStream(
   };
   const onAbort = () => halt(new AbortedError(undefined, { cause: signal?.reason }));
   signal?.addEventListener('abort', onAbort, { once: true });
+  let bytesIn = 0;
+  // A peer that connects and then dribbles (or sends nothing) must not hold this side before it even knows the stream.
+  const headerTimer = opts.headerTimeoutMs
+    ? setTimeout(() => halt(new HeaderTimeoutError(source.name, opts.headerTimeoutMs!, bytesIn)), opts.headerTimeoutMs)
+    : undefined;
+  const warn = () => {
+    for (const w of parser.warnings.slice(warnings.length)) {
+      warnings.push(w);
+      opts.onWarning?.(w);
+    }
+  };
 
   const writerLoop = async () => {
     for (;;) {
@@ -137,11 +180,11 @@ export async function loadStream(
   };
 
   const start = async (h: StreamHeader) => {
+    clearTimeout(headerTimer);
+    workers = opts.workers ?? autoWorkerCount(h.expectedBytes, h.maxChunkSize);
+    budget = new ByteBudget(receiverBudget(h, workers, opts.budget));
     await opts.onHeader?.(h);
     throwIfAborted(signal);
-    const perChunk = perChunkReservation(h);
-    workers = opts.workers ?? autoWorkerCount(h.expectedBytes, h.maxChunkSize);
-    budget = new ByteBudget(resolveBudget(perChunk, workers, opts.budget));
     meter.total = h.expectedBytes;
     pool = await CodecPool.start({
       role: 'decode',
@@ -162,6 +205,7 @@ export async function loadStream(
         const n = await source.read(readBuf, { signal });
         if (stop) throw stop;
         if (n === 0) break;
+        bytesIn += n;
         // The parser keeps what it is given until its frames complete: hand it an exact-size copy of its own.
         parser.push(readBuf.slice(0, n));
         for (let frame = parser.next(); frame; frame = parser.next()) {
@@ -172,6 +216,7 @@ export async function loadStream(
               await start(frame.header);
               break;
             case 'section':
+              warn();
               meter.overhead(frame.length);
               sections.push(frame.section);
               items.push({ kind: 'section', section: frame.section });
@@ -191,6 +236,7 @@ export async function loadStream(
             case 'trailer':
               trailer = frame.trailer;
               meter.overhead(frame.length);
+              warn();
               break;
           }
         }
@@ -213,12 +259,14 @@ export async function loadStream(
     await tearDown(stop ?? (err as Error));
     throw stop ?? err;
   } finally {
+    clearTimeout(headerTimer);
     signal?.removeEventListener('abort', onAbort);
   }
   return {
     header: header!,
     trailer: trailer!,
     sections,
+    warnings,
     ...transferStats(meter.finish(), workers, budget as ByteBudget | null),
   };
 }

@@ -2,15 +2,17 @@
 // stream order, with every byte between the source read and the sink's acceptance counted against one budget.
 // A stream may hold several sections (pre-copy rounds, then stop-copy); each section pumps one source to its end.
 import { ContentChunker } from '../core/index.ts';
-import { AbortedError, PipelineConfigError, throwIfAborted } from '../errors.ts';
+import { AbortedError, PeerFailedError, PipelineConfigError, throwIfAborted } from '../errors.ts';
 import {
   type Chunking,
   type ChunkingMode,
   type Codec,
   createStreamHeader,
+  decodeReceipt,
   fixedChunking,
   type SectionKind,
   type StreamHeader,
+  type StreamReceipt,
   type StreamTotals,
   StreamWriter,
 } from '../stream/index.ts';
@@ -28,6 +30,11 @@ export const DEFAULT_CODEC: Codec = 'lz4';
 export const DEFAULT_CDC_SIZE = 256 << 10;
 /** Chunks in flight per worker when no budget is given: enough to keep every worker and the sink busy. */
 export const CHUNKS_PER_WORKER = 3;
+/**
+ * The most a default budget holds, whatever the CPU count and chunk size: memory is bounded by this side's settings,
+ * never by the machine's size or by what a peer's header declares. An explicit budget may be larger.
+ */
+export const DEFAULT_BUDGET_CAP = 64 << 20;
 
 /** Slack per chunk for the descriptor record in front of the data frame. */
 const RECORD_SLACK = 256;
@@ -88,8 +95,14 @@ export function perChunkReservation(header: StreamHeader): number {
   return header.maxChunkSize + header.maxFrameSize + RECORD_SLACK;
 }
 
+/** The default byte budget: a few chunks per worker, at most DEFAULT_BUDGET_CAP (but always one chunk). */
+export function defaultBudget(perChunk: number, workers: number): number {
+  const wanted = perChunk * Math.max(4, CHUNKS_PER_WORKER * Math.max(1, workers));
+  return Math.max(perChunk, Math.min(wanted, Math.max(DEFAULT_BUDGET_CAP, 2 * perChunk)));
+}
+
 export function resolveBudget(perChunk: number, workers: number, budget: number | undefined): number {
-  const b = budget ?? perChunk * Math.max(4, CHUNKS_PER_WORKER * Math.max(1, workers));
+  const b = budget ?? defaultBudget(perChunk, workers);
   if (!Number.isSafeInteger(b) || b < perChunk) {
     throw new PipelineConfigError(
       `a byte budget of ${b} cannot hold one chunk in flight (${perChunk} bytes with this chunk size): raise --budget ` +
@@ -183,12 +196,12 @@ export class StreamSaver {
   async section(
     kind: SectionKind,
     sourceLike: SourceLike,
-    opts: { expectedBytes?: number | null } = {},
+    opts: { expectedBytes?: number | null; exact?: boolean } = {},
   ): Promise<SectionResult> {
     if (this.#failure) throw this.#failure;
     if (this.#finished) throw new PipelineConfigError('the stream is already finished');
     const source = toByteSource(sourceLike);
-    const marker = this.#writer.beginSection(kind, opts.expectedBytes ?? null);
+    const marker = this.#writer.beginSection(kind, opts.expectedBytes ?? null, opts.exact ?? false);
     this.#meter.section = kind === 'pre-copy' ? `pre-copy ${this.#sections.length + 1}` : kind;
     try {
       await this.#sink.write(marker, { signal: this.#signal });
@@ -356,7 +369,10 @@ export class StreamSaver {
       const trailer = this.#writer.trailerBytes();
       await this.#sink.write(trailer, { signal: this.#signal });
       this.#meter.overhead(trailer.length);
-      if (this.#endSink) await this.#sink.end({ signal: this.#signal });
+      if (this.#endSink) {
+        const answer = await this.#sink.end({ signal: this.#signal });
+        if (answer && answer.length > 0) this.#checkReceipt(answer);
+      }
     } catch (err) {
       this.#failure = err as Error;
       await this.#sink.abort(err);
@@ -370,6 +386,18 @@ export class StreamSaver {
       sections: this.#sections,
       ...transferStats(this.#meter.finish(), this.workers, this.budget),
     };
+  }
+
+  /** A receiver that answers (over a socket) says whether its load succeeded: a failed one fails this save. */
+  #checkReceipt(answer: Uint8Array): void {
+    let receipt: StreamReceipt | null;
+    try {
+      receipt = decodeReceipt(answer, this.header.streamId);
+    } catch (cause) {
+      throw new PeerFailedError(this.#sink.name, { code: 'VFM_STREAM_CORRUPT', message: (cause as Error).message });
+    }
+    if (!receipt) throw new PeerFailedError(this.#sink.name, { message: 'its receipt was cut short' });
+    if (!receipt.ok) throw new PeerFailedError(this.#sink.name, receipt);
   }
 
   /** Stops everything after a failure: workers terminated, sink torn down (a partial file removed). Idempotent. */

@@ -125,10 +125,19 @@ export class ChunkDecoder {
       throw new StreamCorruptError('zstd data frame has compressed blocks in a stream declared uncompressed', base);
     }
     let out: Uint8Array;
+    // zstd gets the frame without its Content_Checksum: we compare that checksum ourselves, from the XXH64 we compute
+    // anyway, and a frame that fails zstd's own check costs node:zlib native memory it gives back only at a later
+    // GC (thousands of rejected chunks pile up hundreds of MiB). The flag is cleared for the call and restored.
+    const data = chunk.data;
+    const fhd = data[4]!;
+    const body = layout.checksum === null ? data : data.subarray(0, layout.blocksEnd);
+    if (layout.checksum !== null) data[4] = fhd & ~0x04;
     try {
-      out = this.#zstd.decompress(chunk.data, n);
+      out = this.#zstd.decompress(body, n);
     } catch (cause) {
       throw new StreamCorruptError(`zstd data frame does not decode to ${n} bytes`, base, { cause });
+    } finally {
+      data[4] = fhd;
     }
     // node:zlib may hand back a view into a shared pool: give the caller an array that owns its buffer
     if (out.byteOffset !== 0 || out.buffer.byteLength !== out.length) out = new Uint8Array(out);

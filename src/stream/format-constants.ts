@@ -1,7 +1,7 @@
 // Numbers fixed by the format (FORMAT.md). Changing any of them is a new major version.
 import type { ChunkingMode, Codec, FormatVersion, SectionKind } from './stream-types.ts';
 
-export const FORMAT_VERSION: Readonly<FormatVersion> = Object.freeze({ major: 1, minor: 0 });
+export const FORMAT_VERSION: Readonly<FormatVersion> = Object.freeze({ major: 1, minor: 1 });
 
 /** Skippable frame magic used by every metadata record (zstd and lz4 readers skip 0x184D2A50..5F). */
 export const RECORD_MAGIC = 0x184d2a56;
@@ -15,6 +15,8 @@ export const TAG_HEADER = 0x484d4656; // 'VFMH' read as u32 LE
 export const TAG_SECTION = 0x534d4656; // 'VFMS'
 export const TAG_CHUNK = 0x434d4656; // 'VFMC'
 export const TAG_TRAILER = 0x544d4656; // 'VFMT'
+/** The receipt a receiver sends back over a two-way transport (never part of a stream). */
+export const TAG_RECEIPT = 0x524d4656; // 'VFMR'
 
 /** Skippable frame envelope: magic u32 + size u32. */
 export const ENVELOPE_SIZE = 8;
@@ -24,6 +26,8 @@ export const CHUNK_PAYLOAD_SIZE = 44;
 export const TRAILER_PAYLOAD_SIZE = 76;
 /** A section, chunk descriptor or trailer payload longer than this is refused (newer minors may append fields). */
 export const MAX_RECORD_PAYLOAD = 4096;
+/** Section record flags (byte 5, reserved in 1.0): bit 0, the announced size is exact (not an estimate). */
+export const SECTION_FLAG_EXACT = 1;
 
 export const CODEC_IDS: Readonly<Record<Codec, number>> = { none: 0, lz4: 1, zstd: 2 };
 export const CODEC_BY_ID: readonly Codec[] = ['none', 'lz4', 'zstd'];

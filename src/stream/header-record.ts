@@ -14,11 +14,12 @@ import {
   HEADER_FLAG_LZ4_CONTENT_CHECKSUM,
   MAX_CHUNK_SIZE,
   MIN_CHUNK_SIZE,
+  RECORD_MAGIC,
   TAG_HEADER,
   UNKNOWN_U64,
 } from './format-constants.ts';
 import { dataFrameBound } from './frame-bounds.ts';
-import { getU64, setU64 } from './little-endian.ts';
+import { getU64, hex, setU64 } from './little-endian.ts';
 import { buildRecord, checkRecord } from './record-envelope.ts';
 import type { Chunking, Codec, StreamHeader, StreamHeaderInit, StreamLimits } from './stream-types.ts';
 
@@ -190,4 +191,28 @@ export function decodeHeader(payload: Uint8Array, offset: number, limits?: Strea
     maxFrameSize,
     createdAt,
   };
+}
+
+/** Bytes a stream starts with that identify it: the record envelope and the header's tag. */
+export const STREAM_START_BYTES = ENVELOPE_SIZE + 4;
+
+/**
+ * Why `start` (the first bytes of a connection or file, up to STREAM_START_BYTES) is not the start of a vfio-migrate
+ * stream, or null when it is, or could still be (fewer bytes that agree so far). Lets a listener turn away a stray
+ * client before it is taken for the one peer.
+ */
+export function streamStartProblem(start: Uint8Array): string | null {
+  // the bytes a stream must start with: the record magic, any size, the header's tag
+  const want = new Uint8Array(STREAM_START_BYTES);
+  const dv = new DataView(want.buffer);
+  dv.setUint32(0, RECORD_MAGIC, true);
+  dv.setUint32(ENVELOPE_SIZE, TAG_HEADER, true);
+  const differs = (i: number) => (i < 4 || i >= ENVELOPE_SIZE) && start[i] !== want[i];
+  let bad = false;
+  for (let i = 0; i < Math.min(start.length, STREAM_START_BYTES); i++) if (differs(i)) bad = true;
+  if (bad) {
+    const printable = /^[\x20-\x7e]{4}/.test(new TextDecoder().decode(start.subarray(0, 4)));
+    return `not a vfio-migrate stream (it starts with ${printable ? JSON.stringify(new TextDecoder().decode(start.subarray(0, 8))) : `0x${hex(start.subarray(0, 4))}`})`;
+  }
+  return null;
 }

@@ -12,8 +12,15 @@ export {
   FORMAT_VERSION,
   MAX_CHUNK_SIZE,
 } from './format-constants.ts';
-export { createStreamHeader, encodeHeader, fixedChunking } from './header-record.ts';
+export {
+  createStreamHeader,
+  encodeHeader,
+  fixedChunking,
+  STREAM_START_BYTES,
+  streamStartProblem,
+} from './header-record.ts';
 export { type InspectOptions, type InspectReport, inspectStream } from './inspect-stream.ts';
+export { decodeReceipt, encodeReceipt, type StreamReceipt } from './receipt-record.ts';
 export { encodeSection } from './section-record.ts';
 export { StreamDigest } from './stream-digest.ts';
 export { type ParseStreamOptions, parseStream, StreamParser } from './stream-parser.ts';

@@ -17,6 +17,8 @@ export interface InspectSection {
   index: number;
   kind: SectionKind;
   expectedBytes: number | null;
+  /** The device vouched for `expectedBytes` as exact (format 1.1). */
+  exact: boolean;
   rawBytes: number;
   encodedBytes: number;
   chunks: number;
@@ -49,6 +51,8 @@ export interface InspectReport {
   ratio: number;
   /** The stream digest from the verified trailer (hex). */
   digest?: string;
+  /** Loud problems that are not errors: sections whose size differs from the exact size their device announced. */
+  warnings: string[];
   error?: { code: string; message: string; offset: number };
 }
 
@@ -67,6 +71,7 @@ export async function inspectStream(
     zeroChunks: 0,
     storedChunks: 0,
     ratio: 0,
+    warnings: [],
   };
   const parser = new StreamParser(opts);
   let decoder: ChunkDecoder | undefined;
@@ -94,6 +99,7 @@ export async function inspectStream(
           index: s.index,
           kind: s.kind,
           expectedBytes: s.expectedBytes,
+          exact: s.exact,
           rawBytes: 0,
           encodedBytes: f.length,
           chunks: 0,
@@ -129,6 +135,7 @@ export async function inspectStream(
     report.error = { code: err.code, message: err.message, offset: err.offset };
     delete report.digest;
   }
+  report.warnings = [...parser.warnings];
   // Stream bytes per raw byte, as the pipeline and the stock tools report it (lower is better).
   report.ratio = report.rawBytes > 0 ? report.streamBytes / report.rawBytes : 0;
   return report;

@@ -3,6 +3,7 @@ import { StreamCorruptError } from '../errors.ts';
 import {
   ENVELOPE_SIZE,
   SECTION_BY_ID,
+  SECTION_FLAG_EXACT,
   SECTION_IDS,
   SECTION_PAYLOAD_SIZE,
   TAG_SECTION,
@@ -17,6 +18,7 @@ export function encodeSection(streamId: Uint8Array, marker: SectionMarker): Uint
   return buildRecord(SECTION_PAYLOAD_SIZE, streamId, (dv) => {
     dv.setUint32(0, TAG_SECTION, true);
     dv.setUint8(4, SECTION_IDS[marker.kind]);
+    dv.setUint8(5, marker.exact && marker.expectedBytes !== null ? SECTION_FLAG_EXACT : 0);
     dv.setUint32(8, marker.index, true);
     setU64(dv, 12, marker.firstSeq);
     setU64(dv, 20, marker.rawOffset);
@@ -35,5 +37,6 @@ export function decodeSection(payload: Uint8Array, streamId: Uint8Array, offset:
   if (!kind || firstSeq === undefined || rawOffset === undefined || expectedBytes === undefined) {
     throw new StreamCorruptError('section record has out-of-range fields', offset + ENVELOPE_SIZE);
   }
-  return { kind, index: dv.getUint32(8, true), firstSeq, rawOffset, expectedBytes };
+  const exact = expectedBytes !== null && (dv.getUint8(5) & SECTION_FLAG_EXACT) !== 0;
+  return { kind, index: dv.getUint32(8, true), firstSeq, rawOffset, expectedBytes, exact };
 }

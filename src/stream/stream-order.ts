@@ -18,6 +18,9 @@ export class StreamOrder {
   zeroChunks = 0;
   storedChunks = 0;
   lastSection: SectionKind | undefined;
+  /** Sections whose size differs from the exact size their device announced (see `closeSection`). */
+  readonly sizeWarnings: string[] = [];
+  #open: SectionMarker | null = null;
 
   constructor(maxChunk: number) {
     this.#maxChunk = maxChunk;
@@ -44,8 +47,27 @@ export class StreamOrder {
   }
 
   acceptSection(marker: SectionMarker): void {
+    this.closeSection();
     this.sectionCount++;
     this.lastSection = marker.kind;
+    this.#open = marker;
+  }
+
+  /**
+   * Ends the open section (a new section or the trailer follows). A section whose device vouched for an exact size
+   * and that holds another adds a warning: its data may be incomplete even though every chunk verified.
+   */
+  closeSection(): void {
+    const m = this.#open;
+    this.#open = null;
+    if (!m?.exact || m.expectedBytes === null) return;
+    const got = this.nextRawOffset - m.rawOffset;
+    if (got !== m.expectedBytes) {
+      this.sizeWarnings.push(
+        `section ${m.index} (${m.kind}) holds ${got} bytes, but the device announced exactly ${m.expectedBytes}: ` +
+          'the saved state may be incomplete or corrupt',
+      );
+    }
   }
 
   /** What is wrong with `d` as the next chunk, or undefined. */

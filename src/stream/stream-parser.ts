@@ -85,6 +85,14 @@ export class StreamParser {
     return this.#offset;
   }
 
+  /**
+   * Sections that ended with another size than the exact one their device announced (format 1.1): the data verified
+   * chunk by chunk, but the device's own count disagrees. Grows as sections end.
+   */
+  get warnings(): readonly string[] {
+    return this.#order?.sizeWarnings ?? [];
+  }
+
   /** Bytes held, waiting to complete a frame. */
   get buffered(): number {
     return this.#buffered;
@@ -235,6 +243,7 @@ export class StreamParser {
         if (diffs.length > 0) {
           throw new StreamTrailerMismatchError(`the trailer does not match the stream: ${diffs.join(', ')}`, at);
         }
+        order.closeSection();
         this.#drop(ENVELOPE_SIZE + size);
         this.#totals = ours;
         return { type: 'trailer', offset: at, length: ENVELOPE_SIZE + size, trailer };

@@ -68,6 +68,11 @@ export interface SectionMarker {
   rawOffset: number;
   /** Bytes the device announced for this part (pre-copy initial+dirty, or the STOP_COPY estimate), when known. */
   expectedBytes: number | null;
+  /**
+   * The device vouched that `expectedBytes` is exactly what this part holds (not an estimate): a section of another
+   * size is then a loud warning on load and inspect (format 1.1; false in 1.0 streams).
+   */
+  exact: boolean;
 }
 
 export interface ChunkDescriptor {

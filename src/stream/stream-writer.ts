@@ -36,8 +36,11 @@ export class StreamWriter {
     return this.#count(encodeHeader(this.header));
   }
 
-  /** A section marker frame: pre-copy rounds first, then one stop-copy section (the only one for plain data). */
-  beginSection(kind: SectionKind, expectedBytes: number | null = null): Uint8Array {
+  /**
+   * A section marker frame: pre-copy rounds first, then one stop-copy section (the only one for plain data).
+   * `exact`: the device vouches that the part holds exactly `expectedBytes`.
+   */
+  beginSection(kind: SectionKind, expectedBytes: number | null = null, exact = false): Uint8Array {
     this.#requireOpen();
     const marker = {
       kind,
@@ -45,6 +48,7 @@ export class StreamWriter {
       firstSeq: this.#order.nextSeq,
       rawOffset: this.#order.nextRawOffset,
       expectedBytes,
+      exact: exact && expectedBytes !== null,
     };
     const problem = this.#order.checkSection(marker);
     if (problem) throw new StreamWriterStateError(problem.message);

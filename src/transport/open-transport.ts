@@ -1,11 +1,14 @@
 // A transport spec to a pipeline end. For sockets, by default the receiving side (a source: `load`) listens and the
 // sending side (a sink: `save`) connects; `listen` flips either one, so whichever side starts first can wait.
+import type net from 'node:net';
 import { TransportSpecError } from '../errors.ts';
 import type { ByteSink, ByteSource } from '../pipeline/byte-endpoints.ts';
+import { STREAM_START_BYTES, streamStartProblem } from '../stream/header-record.ts';
 import { type FileSinkOptions, openFileSink, openFileSource } from './file-transport.ts';
 import {
   acceptSocket,
   connectSocket,
+  peekBytes,
   type SocketOptions,
   type SocketSpec,
   socketSink,
@@ -17,6 +20,18 @@ import { formatTransportSpec, parseTransportSpec, type TransportSpec } from './t
 export interface OpenTransportOptions extends SocketOptions, StdioOptions, FileSinkOptions {
   /** Sockets: listen (true) or connect (false). Default: sources listen, sinks connect. */
   listen?: boolean | undefined;
+}
+
+/**
+ * Admission for a listening source of a vfio-migrate stream: the peer's first bytes must start a stream header
+ * within the handshake deadline, so a port scanner or a stray client is refused and the listener waits on.
+ */
+export async function admitStreamSender(socket: net.Socket, signal: AbortSignal): Promise<void> {
+  // a peer whose first bytes already differ from a stream's is turned away at once, not at the deadline
+  const start = await peekBytes(socket, STREAM_START_BYTES, signal, (have) => streamStartProblem(have) !== null);
+  socket.unshift(start);
+  const problem = streamStartProblem(start);
+  if (problem) throw new Error(problem);
 }
 
 async function socketFor(spec: SocketSpec, listen: boolean, opts: OpenTransportOptions) {
@@ -38,7 +53,10 @@ export async function openSource(spec: string | TransportSpec, opts: OpenTranspo
     case 'file':
       return openFileSource(t.path);
     default: {
-      const socket = await socketFor(t, opts.listen ?? true, opts);
+      const listen = opts.listen ?? true;
+      // A listening source admits only a peer that starts a stream, unless the caller has its own check.
+      const admit = opts.admit === undefined ? admitStreamSender : opts.admit;
+      const socket = await socketFor(t, listen, { ...opts, admit: listen ? (admit ?? undefined) : undefined });
       return socketSource(socket, formatTransportSpec(t), opts);
     }
   }
@@ -54,7 +72,7 @@ export async function openSink(spec: string | TransportSpec, opts: OpenTransport
       return openFileSink(t.path, opts);
     default: {
       const socket = await socketFor(t, opts.listen ?? false, opts);
-      return socketSink(socket, formatTransportSpec(t));
+      return socketSink(socket, formatTransportSpec(t), opts);
     }
   }
 }

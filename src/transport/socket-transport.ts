@@ -1,20 +1,24 @@
-// TCP, UNIX sockets and TLS over TCP. One side listens and accepts exactly one peer, the other connects (retrying
-// while nobody listens yet, up to a deadline). Whichever way a connection breaks, both sides get
-// ConnectionLostError: a reset or an early close rejects the pending read or write, and a receiver that hears
-// nothing for `idleTimeoutMs` while it waits for data gives up instead of hanging.
+// TCP, UNIX sockets and TLS over TCP. One side listens and accepts one peer, the other connects (retrying while
+// nobody listens yet, up to a deadline). The listener keeps waiting, until its accept deadline, for a peer that
+// passes the TLS handshake and the caller's admission check (the first bytes of a vfio-migrate stream, say), so a
+// stray or hostile client cannot end a migration by connecting first. Whichever way a connection breaks, both sides
+// get ConnectionLostError; a peer that stops or trickles is cut by the progress limits (PeerStalledError).
 import { rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import {
   AbortedError,
+  AcceptTimeoutError,
   ConnectFailedError,
   ConnectionLostError,
   ListenFailedError,
+  PeerStalledError,
   TlsHandshakeError,
   throwIfAborted,
 } from '../errors.ts';
 import type { ByteSink, ByteSource } from '../pipeline/byte-endpoints.ts';
 import { sinkFromNodeWritable, sourceFromNodeReadable } from '../pipeline/node-stream-endpoints.ts';
+import { guardSink, guardSource, type ProgressLimits } from '../pipeline/progress-guard.ts';
 import { type TlsSettings, tlsClientOptions, tlsServerOptions } from './tls-config.ts';
 import { formatTransportSpec, type TransportSpec } from './transport-spec.ts';
 
@@ -26,16 +30,34 @@ export interface SocketOptions {
   tls?: TlsSettings | undefined;
   /** Connector: keep retrying a refused connect (nobody listening yet) this long. Default 10 s. */
   connectTimeoutMs?: number | undefined;
-  /** Listener: give up when no peer connects this long. Default 0: wait until aborted. */
+  /** Listener: give up when no acceptable peer connects this long. Default 0: wait until aborted. */
   acceptTimeoutMs?: number | undefined;
-  /** Receiving side: longest silence tolerated while waiting for data. Default 0: none (keepalive still probes). */
+  /**
+   * Listener: how long a connecting peer has to complete the TLS handshake and pass `admit` before it is refused and
+   * the listener waits for the next one. Default 10 s.
+   */
+  handshakeTimeoutMs?: number | undefined;
+  /**
+   * Listener: checks a connected peer before it is accepted (throw to refuse it, with the reason as the message).
+   * Bytes it reads must be put back with `socket.unshift`. A listening `openSource` checks by default that the peer
+   * starts a vfio-migrate stream; null accepts any peer.
+   */
+  admit?: ((socket: net.Socket, signal: AbortSignal) => Promise<void>) | null | undefined;
+  /** Listener: told about every peer it refused, and why. */
+  onRefused?: ((peer: string, reason: string) => void) | undefined;
+  /** Either side: longest wait with nothing moving (default 0: none; keepalive still probes). */
   idleTimeoutMs?: number | undefined;
+  /** Either side: fewer bytes per second than this over the rate window of waiting is a stall (default 0: off). */
+  minRate?: number | undefined;
+  /** The window the minimum rate is judged over (default: the idle timeout, else 30 s). */
+  rateWindowMs?: number | undefined;
   /** Listener: called with the bound address (`tcp://127.0.0.1:40123`) once it accepts connections. */
   onListening?: ((address: string) => void) | undefined;
 }
 
 const TLS_ERROR = /^(ERR_SSL|ERR_TLS|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|HOSTNAME_MISMATCH|ERR_OSSL)/;
 const RETRYABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EAGAIN']);
+const DEFAULT_HANDSHAKE_MS = 10_000;
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const t = setTimeout(done, ms);
@@ -50,44 +72,77 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/**
+ * What OpenSSL says about a failed handshake, in words an operator can act on. With a pre-shared key, a wrong key
+ * surfaces as a MAC or binder failure (or as the peer hanging up), never as "wrong key".
+ */
+export function describeTlsFailure(err: Error, psk: boolean): string {
+  const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`;
+  if (psk && /binder|decrypt|bad record mac|psk|ECONNRESET|socket hang up|alert/i.test(text)) {
+    return 'wrong pre-shared key or identity (both sides must use the same --psk-file and --psk-identity)';
+  }
+  if (/certificate|CERT_|SELF_SIGNED|UNABLE_TO_|DEPTH_ZERO/i.test(text)) return `certificate refused: ${err.message}`;
+  if (/HOSTNAME_MISMATCH|altnames/i.test(text)) return `the certificate names another host: ${err.message}`;
+  return err.message;
+}
+
 function tune(socket: net.Socket): void {
   if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
   // Keepalive probes notice a peer that vanished without a FIN (power loss, partition).
   if (typeof socket.setKeepAlive === 'function') socket.setKeepAlive(true, 5_000);
 }
 
+/** Node's TLS sockets take allowHalfOpen like net's (passed through to the socket), though its types omit it. */
+const halfOpen = (o: tls.ConnectionOptions) => ({ ...o, allowHalfOpen: true }) as tls.ConnectionOptions;
+
 function connectOnce(spec: SocketSpec, opts: SocketOptions, endpoint: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const useTls = spec.kind === 'tcp' && spec.tls;
     const address = spec.kind === 'unix' ? { path: spec.path } : { host: spec.host, port: spec.port };
     const socket = useTls
-      ? tls.connect({ ...address, ...tlsClientOptions(opts.tls, spec.kind === 'tcp' ? spec.host : '') })
-      : net.connect(address);
+      ? tls.connect(halfOpen({ ...address, ...tlsClientOptions(opts.tls, spec.kind === 'tcp' ? spec.host : '') }))
+      : net.connect({ ...address, allowHalfOpen: true });
     const ready = useTls ? 'secureConnect' : 'connect';
     const onAbort = () => socket.destroy(new AbortedError(undefined, { cause: opts.signal?.reason }));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // A TLS listener that refuses us closes the connection; give the handshake a deadline of its own too.
+    const timer = useTls
+      ? setTimeout(
+          () => onError(Object.assign(new Error('no TLS handshake within the deadline'), { code: 'ETIMEDOUT' })),
+          opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_MS,
+        )
+      : undefined;
     const cleanup = () => {
+      clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       socket.off('error', onError);
       socket.off(ready, onReady);
+      socket.off('close', onClose);
     };
     function onReady() {
       cleanup();
       tune(socket);
       resolve(socket);
     }
+    function onClose() {
+      onError(
+        Object.assign(new Error('the listener closed the connection during the handshake'), { code: 'ECONNRESET' }),
+      );
+    }
     function onError(err: NodeJS.ErrnoException) {
       cleanup();
+      socket.on('error', () => {});
       socket.destroy();
       if (err instanceof AbortedError) reject(err);
       else if (RETRYABLE.has(err.code ?? ''))
         reject(Object.assign(new ConnectFailedError(endpoint, err.message), { retry: true, cause: err }));
-      else if (useTls && (TLS_ERROR.test(err.code ?? '') || err.code === 'ECONNRESET'))
-        reject(new TlsHandshakeError(endpoint, err.message, { cause: err }));
+      else if (useTls && (TLS_ERROR.test(err.code ?? '') || err.code === 'ECONNRESET' || err.code === 'ETIMEDOUT'))
+        reject(new TlsHandshakeError(endpoint, describeTlsFailure(err, Boolean(opts.tls?.psk)), { cause: err }));
       else reject(new ConnectFailedError(endpoint, err.message, { cause: err }));
     }
     socket.once(ready, onReady);
     socket.on('error', onError);
+    if (useTls) socket.once('close', onClose);
   });
 }
 
@@ -109,11 +164,27 @@ export async function connectSocket(spec: SocketSpec, opts: SocketOptions = {}):
   }
 }
 
-/** Binds, reports the address, accepts exactly one peer, then stops listening (and removes a UNIX socket file). */
+const peerName = (s: net.Socket) =>
+  s.remoteAddress
+    ? `${s.remoteAddress.includes(':') ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`
+    : 'a local peer';
+
+/**
+ * Binds, reports the address, and accepts one peer: the first that completes the TLS handshake (tls://) and passes
+ * `admit` within the handshake deadline. Peers that fail are refused (told to `onRefused`) and the listener keeps
+ * waiting until `acceptTimeoutMs`. Then it stops listening (and removes a UNIX socket file).
+ */
 export async function acceptSocket(spec: SocketSpec, opts: SocketOptions = {}): Promise<net.Socket> {
   throwIfAborted(opts.signal);
   const useTls = spec.kind === 'tcp' && spec.tls;
-  const server = useTls ? tls.createServer(tlsServerOptions(opts.tls)) : net.createServer();
+  const handshakeMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_MS;
+  // allowHalfOpen: the sender's end of stream must not make this side close before it has read and handled all of
+  // it; the close then tells the sender how it went (clean: all read; reset: this side failed with bytes unread).
+  // TLS is layered on each connection here rather than by tls.Server, which reports nothing for a client that gives
+  // up on the handshake of a half-open connection (one that does not trust our certificate just closes).
+  const tlsOptions = useTls ? tlsServerOptions(opts.tls) : undefined;
+  const secureContext = tlsOptions ? tls.createSecureContext(tlsOptions) : undefined;
+  const server = net.createServer({ allowHalfOpen: true });
   const endpoint = formatTransportSpec(spec);
   if (spec.kind === 'unix') await refuseExistingPath(spec.path, endpoint);
 
@@ -134,44 +205,143 @@ export async function acceptSocket(spec: SocketSpec, opts: SocketOptions = {}): 
       : formatTransportSpec({ ...spec, port: bound.port });
   opts.onListening?.(address);
 
+  const refused: string[] = [];
+  const candidates = new Set<net.Socket>();
   try {
     return await new Promise<net.Socket>((resolve, reject) => {
+      let settled = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const finish = (err: Error | null, socket?: net.Socket) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
         server.removeAllListeners('error');
         server.on('error', () => {});
+        for (const c of candidates) if (c !== socket) c.destroy();
         if (err) reject(err);
-        else {
-          tune(socket!);
-          resolve(socket!);
-        }
+        else resolve(socket!);
+      };
+      const refuse = (socket: net.Socket, reason: string, name = peerName(socket)) => {
+        candidates.delete(socket);
+        socket.on('error', () => {});
+        socket.destroy();
+        if (settled) return;
+        refused.push(`${name}: ${reason}`);
+        opts.onRefused?.(name, reason);
       };
       const onAbort = () => finish(new AbortedError(undefined, { cause: opts.signal?.reason }));
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       if (opts.acceptTimeoutMs) {
         timer = setTimeout(
-          () => finish(new ListenFailedError(address, `no peer connected within ${opts.acceptTimeoutMs} ms`)),
+          () => finish(new AcceptTimeoutError(address, opts.acceptTimeoutMs!, refused)),
           opts.acceptTimeoutMs,
         );
       }
       server.once('error', (err) => finish(new ListenFailedError(address, err.message, { cause: err })));
-      if (useTls) {
-        server.once('secureConnection', (s: tls.TLSSocket) => finish(null, s));
-        server.once('tlsClientError', (err: Error, s: tls.TLSSocket) => {
-          s.destroy();
-          finish(new TlsHandshakeError(address, err.message, { cause: err }));
+      // A connected (and, for TLS, authenticated) peer still has to pass the caller's check in time.
+      const consider = (socket: net.Socket) => {
+        if (settled) return void socket.destroy();
+        candidates.add(socket);
+        socket.on('error', () => {}); // owned from the first moment; reads report errors through the stream
+        tune(socket);
+        if (!opts.admit) return finish(null, socket);
+        const name = peerName(socket);
+        const ac = new AbortController();
+        const t = setTimeout(() => ac.abort(), handshakeMs);
+        opts.admit(socket, ac.signal).then(
+          () => {
+            clearTimeout(t);
+            if (socket.destroyed) refuse(socket, 'went away before it was accepted', name);
+            else finish(null, socket);
+          },
+          (err: Error) => {
+            clearTimeout(t);
+            refuse(socket, ac.signal.aborted ? `sent no valid start within ${handshakeMs} ms` : err.message, name);
+          },
+        );
+      };
+      server.on('connection', (raw: net.Socket) => {
+        if (!useTls) return consider(raw);
+        const name = peerName(raw);
+        const secure = new tls.TLSSocket(raw, {
+          ...tlsOptions,
+          isServer: true,
+          secureContext,
+          allowHalfOpen: true,
+        } as tls.TLSSocketOptions);
+        let done = false;
+        const fail = (reason: string) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          refuse(secure, reason, name);
+          raw.destroy();
+        };
+        const timer = setTimeout(() => fail(`no TLS handshake within ${handshakeMs} ms`), handshakeMs);
+        secure.once('secure', () => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          consider(secure);
         });
-      } else {
-        server.once('connection', (s: net.Socket) => finish(null, s));
-      }
+        secure.on('error', (err) => fail(`TLS handshake failed: ${describeTlsFailure(err, Boolean(opts.tls?.psk))}`));
+        const gone = () => fail('closed the connection during the TLS handshake (does it trust this certificate?)');
+        secure.once('end', gone);
+        secure.once('close', gone);
+      });
     });
   } finally {
     // One peer per stream: stop listening right away (the accepted socket stays open).
     server.close();
     if (spec.kind === 'unix') await rm(spec.path, { force: true }).catch(() => {});
   }
+}
+
+/**
+ * Reads `n` bytes from a freshly connected socket within `signal`'s life, for admission checks; the caller puts them
+ * back with `socket.unshift`. Resolves early with fewer once `enough(bytes so far)` says they already decide.
+ * Rejects when the peer closes or the signal fires first.
+ */
+export function peekBytes(
+  socket: net.Socket,
+  n: number,
+  signal: AbortSignal,
+  enough: (have: Buffer) => boolean = () => false,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let have = 0;
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onData = (d: Buffer) => {
+      parts.push(d);
+      have += d.length;
+      if (have < n && !enough(Buffer.concat(parts))) return;
+      cleanup();
+      socket.pause();
+      const all = Buffer.concat(parts);
+      if (all.length > n) socket.unshift(all.subarray(n));
+      resolve(all.subarray(0, n));
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error(`closed the connection after ${have} bytes`));
+    };
+    const onAbort = () => {
+      cleanup();
+      socket.pause();
+      reject(new Error(`sent ${have} bytes and then nothing`));
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 async function refuseExistingPath(path: string, endpoint: string): Promise<void> {
@@ -198,51 +368,99 @@ function lost(endpoint: string) {
       : new ConnectionLostError(endpoint, bytes, (err as NodeJS.ErrnoException).code ?? err.message, { cause: err });
 }
 
-/** The receiving end of a connected socket. End of data is the peer's clean FIN; anything else is a lost connection. */
-export function socketSource(socket: net.Socket, endpoint: string, opts: SocketOptions = {}): ByteSource {
-  const inner = sourceFromNodeReadable(socket, endpoint, { mapError: lost(endpoint) });
-  const idle = opts.idleTimeoutMs ?? 0;
-  let bytes = 0;
-  return {
-    name: endpoint,
-    async read(into, o) {
-      if (!idle) {
-        const n = await inner.read(into, o);
-        bytes += n;
-        return n;
-      }
-      const timer = setTimeout(
-        () => socket.destroy(new ConnectionLostError(endpoint, bytes, `no data for ${idle} ms`)),
-        idle,
-      );
-      try {
-        const n = await inner.read(into, o);
-        bytes += n;
-        return n;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    close: () => inner.close(),
+function limitsOf(opts: SocketOptions): ProgressLimits {
+  return { idleMs: opts.idleTimeoutMs, minRate: opts.minRate, rateWindowMs: opts.rateWindowMs };
+}
+
+/** A stalled peer is cut at once: destroying the socket fails every pending read and write on both sides. */
+function stallOf(socket: net.Socket, endpoint: string) {
+  return (limit: 'idle' | 'min-rate', bytes: number, detail: string) => {
+    const err = new PeerStalledError(endpoint, bytes, limit, `the peer stalled: ${detail}`);
+    socket.destroy(err);
+    return err;
   };
 }
 
-/** The sending end of a connected socket. end() half-closes and waits for the peer to finish reading and close. */
-export function socketSink(socket: net.Socket, endpoint: string, opts: { closeGraceMs?: number } = {}): ByteSink {
-  // Drain (and discard) anything the peer sends, or its FIN would never be seen.
-  socket.resume();
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  const inner = sinkFromNodeWritable(socket, endpoint, { mapError: lost(endpoint) });
+/**
+ * The receiving end of a connected socket. End of data is the peer's clean FIN; anything else is a lost connection.
+ * reply() sends the receiver's answer back before the connection closes.
+ */
+export function socketSource(socket: net.Socket, endpoint: string, opts: SocketOptions = {}): ByteSource {
+  const inner = sourceFromNodeReadable(socket, endpoint, { mapError: lost(endpoint) });
+  const guarded = guardSource(inner, limitsOf(opts), stallOf(socket, endpoint));
   return {
     name: endpoint,
-    write: (data, o) => inner.write(data, o),
+    read: (into, o) => guarded.read(into, o),
+    close: () => guarded.close(),
+    reply: (data) =>
+      new Promise<void>((resolve) => {
+        if (socket.destroyed || !socket.writable) return resolve();
+        socket.end(data, () => resolve());
+      }),
+  };
+}
+
+/** What a sink keeps of the peer's answer at most (a receipt is far smaller). */
+const MAX_REPLY = 64 << 10;
+
+/**
+ * The sending end of a connected socket. end() half-closes and waits for the peer to close in turn: a peer that read
+ * the whole stream closes cleanly; one that failed with bytes unread resets the connection, which end() reports as
+ * ConnectionLostError (the receiver did not take the whole stream), so a sender never mistakes a failed receiver
+ * that merely had room in its buffers for success.
+ */
+export function socketSink(
+  socket: net.Socket,
+  endpoint: string,
+  opts: SocketOptions & { closeGraceMs?: number } = {},
+): ByteSink {
+  // Keep what the peer answers (its receipt, bounded) and drain the rest, or its FIN would never be seen.
+  const reply: Buffer[] = [];
+  let replied = 0;
+  socket.on('data', (d: Buffer) => {
+    if (replied + d.length <= MAX_REPLY) reply.push(d);
+    replied += d.length;
+  });
+  let resetBy: Error | null = null;
+  socket.on('error', (err) => (resetBy ??= err));
+  const closed = new Promise<boolean>((resolve) => socket.once('close', (hadError) => resolve(hadError)));
+  const inner = sinkFromNodeWritable(socket, endpoint, { mapError: lost(endpoint) });
+  const guarded = guardSink(inner, limitsOf(opts), stallOf(socket, endpoint));
+  return {
+    name: endpoint,
+    write: (data, o) => guarded.write(data, o),
     async end(o) {
       await inner.end(o);
-      const grace = opts.closeGraceMs ?? 10_000;
+      // the receiver may still be writing what it read into its device: wait as long as a stall would be tolerated
+      const grace = opts.closeGraceMs ?? (opts.idleTimeoutMs || 10_000);
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, grace)))]);
+      const outcome = await Promise.race([
+        closed,
+        new Promise<'silent'>((r) => (timer = setTimeout(() => r('silent'), grace))),
+      ]);
       clearTimeout(timer);
       socket.destroy();
+      if (outcome === 'silent') {
+        throw new PeerStalledError(
+          endpoint,
+          socket.bytesWritten,
+          'idle',
+          `the receiver neither finished nor failed within ${grace} ms of the end of the stream`,
+        );
+      }
+      const answer = new Uint8Array(Buffer.concat(reply));
+      // A receiver that answered said what happened itself; only one that did not is judged by how it closed.
+      if (answer.length > 0) return answer;
+      if (outcome || resetBy) {
+        const code = (resetBy as NodeJS.ErrnoException | null)?.code ?? 'ECONNRESET';
+        throw new ConnectionLostError(
+          endpoint,
+          socket.bytesWritten,
+          `the receiver reset the connection (${code}) before taking the whole stream: it failed or went away`,
+          { cause: resetBy ?? undefined },
+        );
+      }
+      return answer;
     },
     async abort(reason) {
       await inner.abort(reason);

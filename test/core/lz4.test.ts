@@ -259,7 +259,7 @@ describe.each(flavors)('LZ4 frames (%s build)', (flavor) => {
           { blockSize, contentChecksum, blockChecksum, contentSize: data.length },
           core,
         );
-        expect(same(lz4FrameDecompress(frame, core), data)).toBe(true);
+        expect(same(lz4FrameDecompress(frame, {}, core), data)).toBe(true);
         expect(same(new Uint8Array(lz4napi.decompressFrameSync(Buffer.from(frame))), data)).toBe(true);
       }
     }
@@ -267,12 +267,12 @@ describe.each(flavors)('LZ4 frames (%s build)', (flavor) => {
     const rnd = randomBytes(700_000, 9);
     const rawFrame = lz4FrameCompress(rnd, { blockSize: 65536, blockChecksum: true }, core);
     expect(rawFrame.length).toBeGreaterThan(rnd.length);
-    expect(same(lz4FrameDecompress(rawFrame, core), rnd)).toBe(true);
+    expect(same(lz4FrameDecompress(rawFrame, {}, core), rnd)).toBe(true);
     expect(same(new Uint8Array(lz4napi.decompressFrameSync(Buffer.from(rawFrame))), rnd)).toBe(true);
     const theirs = lz4napi.compressFrameSync(Buffer.from(data));
-    expect(same(lz4FrameDecompress(theirs, core), data)).toBe(true);
+    expect(same(lz4FrameDecompress(theirs, {}, core), data)).toBe(true);
     expect(
-      same(lz4FrameDecompress(lz4FrameCompress(new Uint8Array(0), undefined, core), core), new Uint8Array(0)),
+      same(lz4FrameDecompress(lz4FrameCompress(new Uint8Array(0), undefined, core), {}, core), new Uint8Array(0)),
     ).toBe(true);
   });
 
@@ -315,17 +315,31 @@ describe.each(flavors)('LZ4 frames (%s build)', (flavor) => {
 
   it('rejects bad frames with typed errors', () => {
     const frame = lz4FrameCompress(textBytes(100_000, 3), { blockChecksum: true }, core);
-    expect(() => lz4FrameDecompress(new Uint8Array([1, 2, 3, 4, 5]), core)).toThrow(Lz4FrameError);
-    expect(() => lz4FrameDecompress(frame.subarray(0, frame.length - 3), core)).toThrow(Lz4TruncatedError);
+    expect(() => lz4FrameDecompress(new Uint8Array([1, 2, 3, 4, 5]), {}, core)).toThrow(Lz4FrameError);
+    expect(() => lz4FrameDecompress(frame.subarray(0, frame.length - 3), {}, core)).toThrow(Lz4TruncatedError);
     const badHeader = frame.slice();
     badHeader[6] = badHeader[6]! ^ 1;
-    expect(() => lz4FrameDecompress(badHeader, core)).toThrow(Lz4ChecksumError);
+    expect(() => lz4FrameDecompress(badHeader, {}, core)).toThrow(Lz4ChecksumError);
     const badBlock = frame.slice();
     badBlock[40] = badBlock[40]! ^ 1;
-    expect(() => lz4FrameDecompress(badBlock, core)).toThrow(Lz4ChecksumError);
+    expect(() => lz4FrameDecompress(badBlock, {}, core)).toThrow(Lz4ChecksumError);
     const badContent = frame.slice();
     badContent[badContent.length - 1] = badContent[badContent.length - 1]! ^ 1;
-    expect(() => lz4FrameDecompress(badContent, core)).toThrow(Lz4ChecksumError);
+    expect(() => lz4FrameDecompress(badContent, {}, core)).toThrow(Lz4ChecksumError);
+  });
+
+  it('caps the one-shot decompressor: 4 MB of frames that hold 1 GiB are refused by default, taken when allowed', () => {
+    const frame = lz4FrameCompress(new Uint8Array(16 << 20), { blockSize: 4194304 }, core);
+    const bomb = new Uint8Array(Buffer.concat(Array.from({ length: 64 }, () => frame)));
+    expect(bomb.length).toBeLessThan(5 << 20);
+    const rss = process.memoryUsage().rss;
+    expect(() => lz4FrameDecompress(bomb, {}, core)).toThrow(Lz4OutputTooSmallError);
+    // it stopped at the cap (64 MiB, grown by doubling), far from the content's 1 GiB
+    expect(process.memoryUsage().rss - rss).toBeLessThan(256 << 20);
+    expect(() => lz4FrameDecompress(frame, { maxOutputBytes: 1 << 20 }, core)).toThrow(/output cap of 1048576/);
+    expect(lz4FrameDecompress(bomb.subarray(0, frame.length * 6), { maxOutputBytes: 96 << 20 }, core).length).toBe(
+      96 << 20,
+    );
   });
 });
 

@@ -125,7 +125,7 @@ describe('stream writer and parser', () => {
     expect(first.type).toBe('header');
     if (first.type !== 'header') return;
     expect(first.header).toMatchObject({
-      version: { major: 1, minor: 0 },
+      version: { major: 1, minor: 1 },
       codec: 'zstd',
       level: 5,
       chunking: CDC_16K,

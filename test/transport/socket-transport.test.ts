@@ -1,18 +1,33 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AcceptTimeoutError,
   ConnectFailedError,
   ConnectionLostError,
   ListenFailedError,
+  PeerStalledError,
   TlsHandshakeError,
   TransportSpecError,
 } from '../../src/errors.ts';
-import type { ByteSink, ByteSource } from '../../src/pipeline/byte-endpoints.ts';
+import { type ByteSink, type ByteSource, sinkFromCallback } from '../../src/pipeline/byte-endpoints.ts';
+import { saveStream } from '../../src/pipeline/stream-saver.ts';
 import { type OpenTransportOptions, openSink, openSource } from '../../src/transport/open-transport.ts';
 import { makeTlsFixture, type TlsFixture } from './tls-fixtures.ts';
+
+/** A small but real vfio-migrate stream. */
+async function encodedStream(): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  await saveStream(
+    [new Uint8Array(5000).fill(7)],
+    sinkFromCallback((d) => void parts.push(d)),
+    { workers: 0 },
+  );
+  return new Uint8Array(Buffer.concat(parts));
+}
 
 let dir: string;
 let tlsFx: TlsFixture;
@@ -37,11 +52,14 @@ async function drain(source: ByteSource): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** A listening source on `spec` (port 0 allowed) and the address it bound. */
+/**
+ * A listening source on `spec` (port 0 allowed) and the address it bound. These tests move raw bytes, so the
+ * default admission (a vfio-migrate stream must start) is off unless a test asks for it.
+ */
 async function listen(spec: string, opts: OpenTransportOptions = {}) {
   let resolveAddr!: (a: string) => void;
   const address = new Promise<string>((r) => (resolveAddr = r));
-  const source = openSource(spec, { ...opts, onListening: resolveAddr });
+  const source = openSource(spec, { admit: null, ...opts, onListening: resolveAddr });
   return { address: await address, source };
 }
 
@@ -82,22 +100,39 @@ describe('socket transports', () => {
     await roundTrip('tls://127.0.0.1:0', { tls: { psk } }, { tls: { psk } });
   });
 
-  it('refuses a certificate from an unknown CA on both sides', async () => {
-    const { address, source } = await listen('tls://127.0.0.1:0', { tls: { cert: tlsFx.cert, key: tlsFx.key } });
-    source.catch(() => {});
+  it('refuses a client that trusts another CA, says so, and still accepts the right peer afterwards', async () => {
+    const refused: string[] = [];
+    const { address, source } = await listen('tls://127.0.0.1:0', {
+      tls: { cert: tlsFx.cert, key: tlsFx.key },
+      onRefused: (_peer, reason) => refused.push(reason),
+    });
     await expect(openSink(address, { tls: { ca: tlsFx.otherCa } })).rejects.toBeInstanceOf(TlsHandshakeError);
-    await expect(source).rejects.toBeInstanceOf(TlsHandshakeError);
+    const sink = await openSink(address, { tls: { ca: tlsFx.ca } });
+    const received = source.then(drain);
+    await sink.write(Buffer.from('the right peer'));
+    await sink.end();
+    expect((await received).toString()).toBe('the right peer');
+    expect(refused.join('\n')).toMatch(/TLS handshake/);
   });
 
-  it('refuses a wrong pre-shared key on both sides', async () => {
+  it('refuses a wrong pre-shared key in plain words on both sides, and keeps waiting for the right one', async () => {
+    const psk = { identity: 'vm-7', key: randomBytes(32) };
+    const refused: string[] = [];
     const { address, source } = await listen('tls://127.0.0.1:0', {
-      tls: { psk: { identity: 'vm-7', key: randomBytes(32) } },
+      tls: { psk },
+      acceptTimeoutMs: 5_000,
+      onRefused: (_peer, reason) => refused.push(reason),
     });
-    source.catch(() => {});
-    await expect(
-      openSink(address, { tls: { psk: { identity: 'vm-7', key: randomBytes(32) } } }),
-    ).rejects.toBeInstanceOf(TlsHandshakeError);
-    await expect(source).rejects.toBeInstanceOf(TlsHandshakeError);
+    const wrong = openSink(address, { tls: { psk: { identity: 'vm-7', key: randomBytes(32) } } });
+    await expect(wrong).rejects.toBeInstanceOf(TlsHandshakeError);
+    await expect(wrong).rejects.toThrow(/wrong pre-shared key or identity/);
+    const sink = await openSink(address, { tls: { psk } });
+    const received = source.then(drain);
+    await sink.write(Buffer.from('ok'));
+    await sink.end();
+    expect((await received).toString()).toBe('ok');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/wrong pre-shared key or identity/);
   });
 
   it('requires certificates or a PSK for a TLS listener', async () => {
@@ -164,8 +199,91 @@ describe('socket transports', () => {
     await sink.write(new Uint8Array(10));
     const buf = new Uint8Array(100);
     expect(await src.read(buf)).toBe(10);
-    await expect(src.read(buf)).rejects.toBeInstanceOf(ConnectionLostError);
+    await expect(src.read(buf)).rejects.toMatchObject({ code: 'VFM_PEER_STALLED', limit: 'idle' });
     await sink.abort();
+  });
+
+  it('cuts a sender that trickles a byte at a time below the minimum rate', async () => {
+    const { address, source } = await listen('tcp://:0', { idleTimeoutMs: 1_000, minRate: 1024, rateWindowMs: 600 });
+    const peer = net.connect(Number(new URL(address).port), '127.0.0.1');
+    const src = await source;
+    const drip = setInterval(() => peer.write('x'), 50);
+    const buf = new Uint8Array(100);
+    const t0 = Date.now();
+    const outcome = await (async () => {
+      for (;;) await src.read(buf);
+    })().catch((e) => e);
+    clearInterval(drip);
+    peer.destroy();
+    expect(outcome).toBeInstanceOf(PeerStalledError);
+    expect(outcome).toMatchObject({ limit: 'min-rate' });
+    expect(Date.now() - t0).toBeLessThan(3_000); // each read makes progress: the idle timer alone never fires
+  });
+
+  it('cuts a sender whose peer stops reading, instead of blocking it forever', async () => {
+    const { address, source } = await listen('tcp://:0');
+    const sink = await openSink(address, { idleTimeoutMs: 300 });
+    await source; // accepted, never read
+    const chunk = new Uint8Array(1 << 20);
+    const outcome = await (async () => {
+      for (let i = 0; i < 256; i++) await sink.write(chunk);
+    })().catch((e) => e);
+    expect(outcome).toBeInstanceOf(PeerStalledError);
+    await sink.abort();
+  });
+
+  it('owns a peer reset that comes before the first read (no unhandled error), and reports it on read', async () => {
+    const { address, source } = await listen('tcp://:0');
+    const peer = net.connect(Number(new URL(address).port), '127.0.0.1');
+    const src = await source;
+    await new Promise((r) => peer.once('connect', r));
+    peer.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 200)); // the RST arrives while nobody reads
+    await expect(src.read(new Uint8Array(10))).rejects.toBeInstanceOf(ConnectionLostError);
+    await src.close();
+  });
+
+  it('by default admits only a peer that starts a vfio-migrate stream, refusing silent and foreign ones', async () => {
+    const refused: string[] = [];
+    const { address, source } = await listen('tcp://:0', {
+      admit: undefined,
+      handshakeTimeoutMs: 300,
+      onRefused: (_peer, reason) => refused.push(reason),
+    });
+    const port = Number(new URL(address).port);
+    const silent = net.connect(port, '127.0.0.1');
+    silent.on('error', () => {});
+    const http = net.connect(port, '127.0.0.1', () => http.write('GET / HTTP/1.1\r\n\r\n'));
+    http.on('error', () => {});
+    const reset = net.connect(port, '127.0.0.1', () => reset.resetAndDestroy());
+    reset.on('error', () => {});
+    await new Promise((r) => setTimeout(r, 600));
+    const stream = await encodedStream();
+    const sink = await openSink(address);
+    const received = source.then(drain);
+    await sink.write(stream);
+    await sink.end();
+    expect(Buffer.compare(await received, Buffer.from(stream))).toBe(0);
+    expect(refused.join('\n')).toMatch(/not a vfio-migrate stream \(it starts with "GET \/ HT"\)/);
+    expect(refused.join('\n')).toMatch(/sent no valid start within 300 ms/);
+    expect(refused.length).toBe(3);
+    silent.destroy();
+    http.destroy();
+  });
+
+  it('gives up at the accept deadline, naming the peers it refused', async () => {
+    const { address, source } = await listen('tcp://:0', {
+      admit: undefined,
+      acceptTimeoutMs: 800,
+      handshakeTimeoutMs: 200,
+    });
+    const stray = net.connect(Number(new URL(address).port), '127.0.0.1', () => stray.write('hello there'));
+    stray.on('error', () => {});
+    const err = await source.catch((e) => e);
+    expect(err).toBeInstanceOf(AcceptTimeoutError);
+    expect(err.refused).toHaveLength(1);
+    expect(err.message, err.message).toMatch(/refused 1: .*not a vfio-migrate stream/);
+    stray.destroy();
   });
 
   it('refuses a UNIX socket path another listener holds, without stealing its peer', async () => {
@@ -173,9 +291,10 @@ describe('socket transports', () => {
     const first = await listen(`unix:${path}`);
     await expect(openSource(`unix:${path}`)).rejects.toBeInstanceOf(ListenFailedError);
     const sink = await openSink(`unix:${path}`);
+    const received = first.source.then(drain);
     await sink.write(Buffer.from('x'));
     await sink.end();
-    await drain(await first.source);
+    expect((await received).toString()).toBe('x');
   });
 
   it('stops listening when aborted', async () => {

@@ -65,6 +65,8 @@ export interface SimOpenOptions extends OperationOptions {
 
 export class SimBackend implements DeviceBackend {
   readonly kind = 'sim' as const;
+  /** The simulated device counts what it will send: its STOP_COPY size is exact. */
+  readonly exactSizes = true;
   readonly id: string;
   readonly config: SimConfig;
   readonly #place: SocketPlace;

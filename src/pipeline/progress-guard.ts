@@ -1,0 +1,130 @@
+// Progress limits for one end of a pipeline (a peer's socket, a device's data session). An idle timer per operation
+// alone lets a peer hold the other end forever by trickling a byte now and then; this guard also demands a minimum
+// rate, counted only over the time this side spent waiting on the other (never blaming a peer for our own pauses).
+import type { ByteSink, ByteSource } from './byte-endpoints.ts';
+
+export interface ProgressLimits {
+  /** Fail when one read or write makes no progress for this long (0 or undefined: no idle limit). */
+  idleMs?: number | undefined;
+  /**
+   * Fail when, over `rateWindowMs` of waiting, fewer than `minRate` bytes per second moved (0 or undefined: no
+   * minimum rate).
+   */
+  minRate?: number | undefined;
+  /** The span the minimum rate is judged over (default: idleMs, else 30 s). */
+  rateWindowMs?: number | undefined;
+}
+
+/** Builds the error a stall is reported with: which limit tripped, and the bytes moved until then. */
+export type StallError = (limit: 'idle' | 'min-rate', bytes: number, detail: string) => Error;
+
+export class ProgressGuard {
+  readonly #idleMs: number;
+  readonly #minRate: number;
+  readonly #windowMs: number;
+  readonly #stalled: StallError;
+  /** Milliseconds spent with an operation pending, and bytes moved by those operations. */
+  #waitedMs = 0;
+  #bytes = 0;
+  /** (waitedMs, bytes) pairs from the start and after each operation, oldest first, trimmed to one window. */
+  #samples: number[] = [0, 0];
+
+  constructor(limits: ProgressLimits, stalled: StallError) {
+    this.#idleMs = limits.idleMs ?? 0;
+    this.#minRate = limits.minRate ?? 0;
+    this.#windowMs = limits.rateWindowMs ?? (this.#idleMs || 30_000);
+    this.#stalled = stalled;
+  }
+
+  get active(): boolean {
+    return this.#idleMs > 0 || this.#minRate > 0;
+  }
+
+  /** Bytes moved through guarded operations. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Runs one operation; `moved` says how many bytes it moved. Rejects with the stall error when a limit trips. */
+  async run<T>(op: () => Promise<T>, moved: (result: T) => number): Promise<T> {
+    if (!this.active) {
+      const r = await op();
+      this.#bytes += moved(r);
+      return r;
+    }
+    const started = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const idle =
+      this.#idleMs > 0
+        ? new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(this.#stalled('idle', this.#bytes, `nothing moved for ${this.#idleMs} ms`)),
+              this.#idleMs,
+            );
+          })
+        : null;
+    let result: T;
+    try {
+      const pending = op();
+      if (idle) pending.catch(() => {}); // the race below may leave it behind; its owner tears it down
+      result = idle ? await Promise.race([pending, idle]) : await pending;
+    } finally {
+      clearTimeout(timer);
+    }
+    const n = moved(result);
+    this.#waitedMs += performance.now() - started;
+    this.#bytes += n;
+    this.#checkRate();
+    return result;
+  }
+
+  #checkRate(): void {
+    if (this.#minRate <= 0) return;
+    const s = this.#samples;
+    s.push(this.#waitedMs, this.#bytes);
+    // Keep the newest sample that is at least one window old as the reference, and nothing older.
+    while (s.length >= 4 && this.#waitedMs - s[2]! >= this.#windowMs) s.splice(0, 2);
+    const waited = this.#waitedMs - s[0]!;
+    if (waited < this.#windowMs) return;
+    const rate = ((this.#bytes - s[1]!) * 1000) / waited;
+    if (rate < this.#minRate) {
+      throw this.#stalled(
+        'min-rate',
+        this.#bytes,
+        `${Math.round(rate)} bytes/s over the last ${Math.round(waited)} ms of waiting, below the minimum of ` +
+          `${this.#minRate} bytes/s`,
+      );
+    }
+  }
+}
+
+/** `source` with its reads under `limits`. */
+export function guardSource(source: ByteSource, limits: ProgressLimits, stalled: StallError): ByteSource {
+  const guard = new ProgressGuard(limits, stalled);
+  if (!guard.active) return source;
+  return {
+    name: source.name,
+    read: (into, opts) =>
+      guard.run(
+        () => source.read(into, opts),
+        (n) => n,
+      ),
+    close: () => source.close(),
+  };
+}
+
+/** `sink` with its writes under `limits`. */
+export function guardSink(sink: ByteSink, limits: ProgressLimits, stalled: StallError): ByteSink {
+  const guard = new ProgressGuard(limits, stalled);
+  if (!guard.active) return sink;
+  return {
+    name: sink.name,
+    write: (data, opts) =>
+      guard.run(
+        () => sink.write(data, opts),
+        () => data.length,
+      ),
+    end: (opts) => sink.end(opts),
+    abort: (reason) => sink.abort(reason),
+  };
+}
