@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/command.ts';
-import { runCli } from '../../src/cli/main.ts';
 import {
   chooseProgressMode,
   formatBytes,
@@ -15,6 +14,7 @@ import {
   progressRenderer,
   renderBar,
 } from '../../src/cli/progress-render.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
 import { type ProgressEvent, ProgressMeter } from '../../src/pipeline/index.ts';
 
 const KiB = 1024;
