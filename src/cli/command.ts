@@ -1,5 +1,5 @@
 // What every CLI command looks like, and the shared plumbing: options, output, --json, errors to exit codes.
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { type ErrorCode, UsageError, VfioMigrateError } from '../errors.ts';
 import { EXIT, exitStatusFor } from './exit-status.ts';
 
@@ -28,7 +28,11 @@ export interface CliIo {
   readonly verbosity?: Verbosity;
 }
 
-export type OptionTable = NonNullable<ParseArgsConfig['options']>;
+/** A node:util parseArgs option table, spelled out so the published declarations need no particular @types/node. */
+export type OptionTable = Record<
+  string,
+  { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean | string[] | boolean[] }
+>;
 
 /**
  * What shell completion offers for an option's value or a positional argument: fixed words, a file name, a device
@@ -78,7 +82,11 @@ export function defineCommand<O extends OptionTable>(spec: CommandSpec<O>): Comm
 }
 
 /** node:util parseArgs with strictness and a UsageError that says what was wrong. */
-export function parseCommandArgs<O extends OptionTable>(argv: string[], options: O, allowPositionals: boolean) {
+export function parseCommandArgs<O extends OptionTable>(
+  argv: string[],
+  options: O,
+  allowPositionals: boolean,
+): { values: OptionValues<O>; positionals: string[] } {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (cause) {
