@@ -38,6 +38,21 @@ export function checkDeviceMatch(header: StreamHeader, device: MigrationDevice):
   }
 }
 
+/**
+ * Loads a stream from `source` (a path, `-`, a socket spec, or any byte source) into `device`: the header is
+ * verified before the device is touched (a foreign, newer-version or, with `checkDevice`, other-profile stream
+ * never reaches it), then STOP -> RESUMING, each chunk written only after its checksum verified, the trailer
+ * checked, and RESUMING -> STOP (where the device validates its state) -> RUNNING (or STOP with `leaveIn`).
+ * On a stream or device error the device is reset, never resumed; `opts.signal` aborts the same way.
+ *
+ * @returns the header and trailer read, the sections, the device's state digest after loading, and the
+ *   transfer's statistics ({@link TransferStats}).
+ * @throws {VfioMigrateError} a subclass with a stable `code`; stream errors carry the stream `offset`.
+ * @example
+ * ```ts
+ * const loaded = await loadDevice(await openSource('nic.vfm'), device, { onProgress: (p) => console.log(p.bytes) });
+ * ```
+ */
 export async function loadDevice(
   source: SourceLike,
   device: MigrationDevice,

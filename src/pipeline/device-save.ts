@@ -68,6 +68,21 @@ export async function recoverToRunning(device: MigrationDevice, cause: unknown):
   }
 }
 
+/**
+ * Saves `device`'s migration state into `sink` (a path, `-`, a socket spec, or any byte sink): pre-copy rounds
+ * while it runs when `opts.precopy` asks and the device supports PRE_COPY, then STOP_COPY to the end of its data,
+ * then back to RUNNING (or STOP with `leaveIn: 'stop'`). The device must start in RUNNING, RUNNING_P2P or STOP
+ * (`DeviceNotReadyError` otherwise, nothing done). Whatever fails, the device is returned to RUNNING (reset
+ * where it cannot be stepped) before the error is thrown; `opts.signal` aborts the same way (`AbortedError`).
+ *
+ * @returns the stream's header and totals, the sections written, the device's state digest as saved, and the
+ *   transfer's statistics ({@link TransferStats}).
+ * @throws {VfioMigrateError} a subclass with a stable `code` for every failure.
+ * @example
+ * ```ts
+ * const saved = await saveDevice(device, await openSink('nic.vfm'), { codec: 'zstd', precopy: true });
+ * ```
+ */
 export async function saveDevice(
   device: MigrationDevice,
   sink: SinkLike,
