@@ -34,11 +34,14 @@ function saveCommand(file: string, size = '512m'): string {
 
 /** The text of each bar drawn: what follows each erase-line (or cursor-up and erase-down) sequence. */
 function draws(output: string): string[] {
-  return output
-    .split(/\r\x1b\[2K|\r\x1b\[\d+A\x1b\[J/)
-    .slice(1)
-    .map((d) => d.split(/[\r\n]/)[0]!)
-    .filter((d) => d.includes('eta '));
+  return (
+    output
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequences are what is looked for
+      .split(/\r\x1b\[2K|\r\x1b\[\d+A\x1b\[J/)
+      .slice(1)
+      .map((d) => d.split(/[\r\n]/)[0]!)
+      .filter((d) => d.includes('eta '))
+  );
 }
 
 describe.skipIf(!haveScript)('progress on a terminal', () => {

@@ -17,6 +17,7 @@ export class TerminalScreen {
     for (let i = 0; i < text.length; i++) {
       const ch = text[i]!;
       if (ch === '\x1b' && text[i + 1] === '[') {
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: a control sequence is what is parsed here
         const m = /^\x1b\[(\??[0-9;]*)([A-Za-z])/.exec(text.slice(i));
         if (m) {
           this.#control(m[1]!, m[2]!);
