@@ -1,9 +1,101 @@
 // One class per failure, each with a stable string `code` that callers, the CLI and JSON output rely on.
 // Codes never change once released; messages may. Add new classes here, never ad-hoc Error objects.
 
+/**
+ * Every code an error of this library can carry, so that callers can `switch (err.code)` exhaustively. `code` is
+ * typed {@link ErrorCode}, so a class whose code is missing here does not type-check; test/api/error-codes.test.ts
+ * checks the other way round (every code listed has a class).
+ */
+export const ERROR_CODES = [
+  'VFM_ABORTED',
+  'VFM_ACCEPT_TIMEOUT',
+  'VFM_ARC_FAILED',
+  'VFM_CODEC_UNAVAILABLE',
+  'VFM_CONNECTION_LOST',
+  'VFM_CONNECT_FAILED',
+  'VFM_CORE_INPUT_TOO_LARGE',
+  'VFM_CORE_LOAD',
+  'VFM_DATA_END_UNCONFIRMED',
+  'VFM_DATA_SESSION_MISSING',
+  'VFM_DEVICE_GONE',
+  'VFM_DEVICE_IN_ERROR',
+  'VFM_DEVICE_NOT_READY',
+  'VFM_DEVICE_RECOVERY',
+  'VFM_DEVICE_REJECTED_STREAM',
+  'VFM_DEVICE_SET_TRANSITION',
+  'VFM_DEVICE_SPEC',
+  'VFM_DEVICE_STALLED',
+  'VFM_ERR',
+  'VFM_FFI_UNAVAILABLE',
+  'VFM_FLAGS_NO_STOP_COPY',
+  'VFM_HEADER_TIMEOUT',
+  'VFM_INTERNAL',
+  'VFM_LISTEN_FAILED',
+  'VFM_LZ4_CHECKSUM',
+  'VFM_LZ4_FRAME',
+  'VFM_LZ4_MALFORMED',
+  'VFM_LZ4_OUTPUT_TOO_SMALL',
+  'VFM_LZ4_TRUNCATED',
+  'VFM_MIGRATION_UNSUPPORTED',
+  'VFM_OUTPUT_EXISTS',
+  'VFM_PEER_FAILED',
+  'VFM_PEER_STALLED',
+  'VFM_PIPELINE_CONFIG',
+  'VFM_PRECOPY_INFO_UNAVAILABLE',
+  'VFM_SESSION_CLOSED',
+  'VFM_SIM_INJECTED_FAULT',
+  'VFM_STREAM',
+  'VFM_STREAM_CORRUPT',
+  'VFM_STREAM_DEVICE_MISMATCH',
+  'VFM_STREAM_DUPLICATE',
+  'VFM_STREAM_FOREIGN',
+  'VFM_STREAM_LIMIT',
+  'VFM_STREAM_ORDER',
+  'VFM_STREAM_TRAILER_MISMATCH',
+  'VFM_STREAM_TRAILING_DATA',
+  'VFM_STREAM_TRUNCATED',
+  'VFM_STREAM_VERSION',
+  'VFM_STREAM_WRITER_STATE',
+  'VFM_TLS_HANDSHAKE',
+  'VFM_TRANSITION_REJECTED',
+  'VFM_TRANSPORT_IO',
+  'VFM_TRANSPORT_SPEC',
+  'VFM_UNKNOWN_FLAG',
+  'VFM_UNKNOWN_STATE',
+  'VFM_USAGE',
+  'VFM_VFIO_DATA_IO',
+  'VFM_VFIO_DEVICE_BUSY',
+  'VFM_VFIO_DEVICE_NOT_FOUND',
+  'VFM_VFIO_INVALID_REQUEST',
+  'VFM_VFIO_IOMMU',
+  'VFM_VFIO_NOT_BOUND',
+  'VFM_VFIO_PERMISSION',
+  'VFM_VFIO_SYSCALL',
+  'VFM_VFIO_UNAVAILABLE',
+  'VFM_WORKER_CRASHED',
+] as const;
+
+/** The stable code of a {@link VfioMigrateError}: one of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * The base class of every error this library throws. Switch on {@link VfioMigrateError.code} (never on the message,
+ * which may change) to tell failures apart; subclasses add the facts that apply (`offset` for stream errors, `state`
+ * and `device` for device errors, `errno` for system calls).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await loadDevice(await openSource('nic.vfm'), device);
+ * } catch (err) {
+ *   if (!(err instanceof VfioMigrateError)) throw err; // a bug, not a migration failure
+ *   if (err.code === 'VFM_STREAM_CORRUPT') console.error('damaged at', (err as StreamFormatError).offset);
+ * }
+ * ```
+ */
 export class VfioMigrateError extends Error {
-  /** Stable machine-readable identifier of the failure. */
-  readonly code: string = 'VFM_ERR';
+  /** Stable machine-readable identifier of the failure; never changes once released. */
+  readonly code: ErrorCode = 'VFM_ERR';
   override name = 'VfioMigrateError';
   /**
    * Where the device was left once save, load or a migration had handled this failure (RUNNING after a recovery, or
@@ -16,7 +108,7 @@ export class VfioMigrateError extends Error {
 // ---- usage and input -------------------------------------------------------------------------------------------
 
 export class UsageError extends VfioMigrateError {
-  override readonly code: string = 'VFM_USAGE';
+  override readonly code: ErrorCode = 'VFM_USAGE';
   override name = 'UsageError';
 }
 
@@ -231,7 +323,7 @@ export class ConnectFailedError extends VfioMigrateError {
 
 /** Listening failed (address in use, permission), or no peer connected before the accept timeout. */
 export class ListenFailedError extends VfioMigrateError {
-  override readonly code: string = 'VFM_LISTEN_FAILED';
+  override readonly code: ErrorCode = 'VFM_LISTEN_FAILED';
   override name = 'ListenFailedError';
   readonly endpoint: string;
   constructor(endpoint: string, message: string, options?: ErrorOptions) {
@@ -242,7 +334,7 @@ export class ListenFailedError extends VfioMigrateError {
 
 /** The connection broke (reset, closed by the peer mid-stream, or silent past the idle timeout). */
 export class ConnectionLostError extends VfioMigrateError {
-  override readonly code: string = 'VFM_CONNECTION_LOST';
+  override readonly code: ErrorCode = 'VFM_CONNECTION_LOST';
   override name = 'ConnectionLostError';
   readonly endpoint: string;
   /** Bytes moved over this connection before it broke. */
@@ -333,7 +425,7 @@ export class TlsHandshakeError extends VfioMigrateError {
 
 /** A file, pipe or stdio endpoint failed to open, read or write. */
 export class TransportIoError extends VfioMigrateError {
-  override readonly code: string = 'VFM_TRANSPORT_IO';
+  override readonly code: ErrorCode = 'VFM_TRANSPORT_IO';
   override name = 'TransportIoError';
   readonly endpoint: string;
   constructor(endpoint: string, message: string, options?: ErrorOptions) {
@@ -503,7 +595,7 @@ export interface VfioFailureInfo {
 
 /** A system call on a VFIO node failed in a way no more specific class describes; carries the errno. */
 export class VfioSyscallError extends VfioMigrateError {
-  override readonly code: string = 'VFM_VFIO_SYSCALL';
+  override readonly code: ErrorCode = 'VFM_VFIO_SYSCALL';
   override name = 'VfioSyscallError';
   readonly operation: string | undefined;
   readonly errno: number | undefined;
@@ -597,7 +689,7 @@ export class FfiUnavailableError extends VfioMigrateError {
  * field) starts; nothing from that frame on was passed on as device data.
  */
 export class StreamFormatError extends VfioMigrateError {
-  override readonly code: string = 'VFM_STREAM';
+  override readonly code: ErrorCode = 'VFM_STREAM';
   override name = 'StreamFormatError';
   /** Byte offset in the stream. */
   readonly offset: number;

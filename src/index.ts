@@ -1,6 +1,6 @@
 // The public API of vfio-migrate: the state machine, devices, the stream format, the pipeline, transports, the
-// WebAssembly core, and the CLI entry point, with every error class.
-export { runCli } from './cli/main.ts';
+// WebAssembly core, the in-process CLI (runCli), and every error class. Free of top-level await, so require() loads it.
+export { runCli } from './cli/run-cli.ts';
 export * from './core/index.ts';
 export * from './device/index.ts';
 export * from './errors.ts';

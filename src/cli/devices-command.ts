@@ -2,7 +2,7 @@
 
 import { VfioMigrateError } from '../errors.ts';
 import { flagNames, stateName } from '../fsm/index.ts';
-import { type Command, parseCommandArgs, toJson } from './command.ts';
+import { defineCommand, toJson } from './command.ts';
 
 const usage = `usage: vfio-migrate devices [--json]
 
@@ -26,12 +26,12 @@ interface Row {
   advice: string | null;
 }
 
-export const devicesCommand: Command = {
+export const devicesCommand = defineCommand({
   name: 'devices',
   summary: 'list VFIO devices with their driver, migration flags and state',
   usage,
-  async run(argv, io) {
-    const { values } = parseCommandArgs(argv, { json: { type: 'boolean', default: false } }, false);
+  options: { json: { type: 'boolean', default: false } },
+  async run({ values }, io) {
     const { listVfioDevices, vfioPresent } = await import('../device/vfio/sysfs.ts');
     const roots = { sysfs: io.env.VFIO_MIGRATE_SYSFS, dev: io.env.VFIO_MIGRATE_DEVFS };
     const present = vfioPresent(roots);
@@ -74,7 +74,7 @@ export const devicesCommand: Command = {
       rows.push(row);
     }
     if (values.json) {
-      io.out(`${toJson({ vfio: present, devices: rows })}\n`);
+      io.out(`${toJson({ ok: true, command: 'devices', vfio: present, devices: rows })}\n`);
       return 0;
     }
     if (!present) {
@@ -96,4 +96,4 @@ export const devicesCommand: Command = {
     }
     return 0;
   },
-};
+});

@@ -13,7 +13,7 @@ import {
   supportsState,
   transitionTable,
 } from '../fsm/index.ts';
-import { type Command, parseCommandArgs, toJson } from './command.ts';
+import { defineCommand, toJson } from './command.ts';
 
 const usage = `usage: vfio-migrate fsm [FROM TO] [--flags stop-copy,p2p,pre-copy] [--json] [--format table|dot|mermaid]
 
@@ -81,16 +81,21 @@ function renderGraph(flags: number, format: 'dot' | 'mermaid'): string {
   return `${lines.join('\n')}\n`;
 }
 
-export const fsmCommand: Command = {
+export const fsmCommand = defineCommand({
   name: 'fsm',
   summary: 'show the migration state machine: the transition table, one path, or a graph',
   usage,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, {
-      flags: { type: 'string', default: 'stop-copy,p2p,pre-copy' },
-      json: { type: 'boolean', default: false },
-      format: { type: 'string', default: 'table' },
-    });
+  options: {
+    flags: { type: 'string', default: 'stop-copy,p2p,pre-copy' },
+    json: { type: 'boolean', default: false },
+    format: { type: 'string', default: 'table' },
+  },
+  optionValues: {
+    flags: ['stop-copy', 'stop-copy,p2p', 'stop-copy,pre-copy', 'stop-copy,p2p,pre-copy'],
+    format: ['table', 'dot', 'mermaid'],
+  },
+  positionals: ['state', 'state'],
+  async run({ values, positionals }, io) {
     const flags = parseFlags(values.flags);
     const format = values.format;
     if (format !== 'table' && format !== 'dot' && format !== 'mermaid') {
@@ -99,24 +104,17 @@ export const fsmCommand: Command = {
     if (positionals.length === 2) {
       const from = parseState(positionals[0]!);
       const to = parseState(positionals[1]!);
+      // a refused request fails (exit 1, VFM_TRANSITION_REJECTED), in --json too
+      const path = requirePath(flags, from, to).map(stateName);
       if (values.json) {
-        let path: string[] | null = null;
-        let refused: string | undefined;
-        try {
-          path = requirePath(flags, from, to).map(stateName);
-        } catch (err) {
-          refused = (err as Error).message;
-        }
-        io.out(`${toJson({ flags: flagNames(flags), from: stateName(from), to: stateName(to), path, refused })}\n`);
-        return 0;
-      }
-      const path = requirePath(flags, from, to);
-      io.out(`${[stateName(from), ...path.map(stateName)].join(' -> ')}\n`);
+        const result = { flags: flagNames(flags), from: stateName(from), to: stateName(to), path };
+        io.out(`${toJson({ ok: true, command: 'fsm', ...result })}\n`);
+      } else io.out(`${[stateName(from), ...path].join(' -> ')}\n`);
       return 0;
     }
-    if (positionals.length !== 0) throw new UsageError(`fsm takes no arguments or FROM and TO\n\n${usage}`);
-    if (values.json) io.out(`${toJson(transitionTable(flags))}\n`);
+    if (positionals.length !== 0) throw new UsageError('fsm takes no arguments, or FROM and TO');
+    if (values.json) io.out(`${toJson({ ok: true, command: 'fsm', ...transitionTable(flags) })}\n`);
     else io.out(format === 'table' ? renderTable(flags) : renderGraph(flags, format));
     return 0;
   },
-};
+});

@@ -4,7 +4,8 @@ import process from 'node:process';
 import { StreamFormatError, TransportIoError, UsageError } from '../errors.ts';
 import { flagNames } from '../fsm/index.ts';
 import { type InspectReport, inspectStream } from '../stream/index.ts';
-import { type Command, parseCommandArgs, toJson } from './command.ts';
+import { defineCommand, toJson } from './command.ts';
+import { inspectedSections } from './result-json.ts';
 
 const usage = `usage: vfio-migrate inspect FILE [--json] [--verify full|structure]
 
@@ -26,6 +27,70 @@ function size(n: number | null): string {
   return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]} (${n})`;
 }
 
+const LABEL = 14;
+const WIDTH = 100;
+
+/** `modelledOn` -> `modelled on`. */
+const words = (key: string) => key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
+
+function fieldValue(v: unknown): string | undefined {
+  if (v === null || v === undefined || v === '') return undefined;
+  if (typeof v !== 'object') return String(v);
+  if (Array.isArray(v)) {
+    if (v.length === 0) return undefined;
+    return v.every((x) => typeof x !== 'object') ? v.join(',') : `${v.length} entries`;
+  }
+  const inner = Object.entries(v)
+    .map(([k, x]) => [k, fieldValue(x)] as const)
+    .filter(([, x]) => x !== undefined);
+  return inner.length === 0 ? undefined : inner.map(([k, x]) => `${words(k)} ${x}`).join(' ');
+}
+
+/**
+ * The device the stream was saved from: its id on the label's line, then its other facts as `name value` pairs,
+ * wrapped under it (the whole record is in --json).
+ */
+function renderDevice(device: Record<string, unknown>): string[] {
+  const { id, ...rest } = device;
+  if (Object.keys(device).length === 0) return [`${'device'.padEnd(LABEL)}(none recorded)`];
+  const facts = Object.entries(rest)
+    .map(([k, v]) => [k, fieldValue(v)] as const)
+    .filter((f): f is readonly [string, string] => f[1] !== undefined)
+    .map(([k, v]) => `${words(k)} ${v}`);
+  const lines = [`${'device'.padEnd(LABEL)}${fieldValue(id) ?? '(no id)'}`];
+  let line = '';
+  for (const fact of facts) {
+    if (line && LABEL + line.length + 2 + fact.length > WIDTH) {
+      lines.push(`${' '.repeat(LABEL)}${line}`);
+      line = '';
+    }
+    line = line ? `${line}, ${fact}` : fact;
+  }
+  if (line) lines.push(`${' '.repeat(LABEL)}${line}`);
+  return lines;
+}
+
+/** The report in the vocabulary every command's --json shares (see result-json.ts). */
+function reportJson(file: string, r: InspectReport) {
+  return {
+    ok: r.ok,
+    command: 'inspect',
+    file,
+    verification: r.verification,
+    header: r.header,
+    bytes: r.rawBytes,
+    wireBytes: r.streamBytes,
+    ratio: r.ratio,
+    chunks: r.chunks,
+    zeroChunks: r.zeroChunks,
+    storedChunks: r.storedChunks,
+    sections: inspectedSections(r.sections),
+    streamDigest: r.digest,
+    warnings: r.warnings,
+    error: r.error,
+  };
+}
+
 function render(file: string, r: InspectReport): string {
   const lines: string[] = [`stream        ${file}`];
   const h = r.header;
@@ -41,7 +106,7 @@ function render(file: string, r: InspectReport): string {
       `format        ${h.version}  (stream id ${h.streamId}, written ${h.createdAt})`,
       `codec         ${h.codec}${h.codec === 'none' ? '' : ` level ${h.level}`}`,
       `chunking      ${c.mode === 'fixed' ? `fixed ${size(c.size)}` : `cdc min ${c.min} avg ${c.size} max ${c.max}`}`,
-      `device        ${Object.keys(h.device).length > 0 ? JSON.stringify(h.device) : '(none recorded)'}`,
+      ...renderDevice(h.device),
       `flags         ${flags}`,
       `expected      ${size(h.expectedBytes)}`,
     );
@@ -62,7 +127,7 @@ function render(file: string, r: InspectReport): string {
     `ratio         ${r.ratio.toFixed(3)}`,
     `chunks        ${r.chunks} (${r.zeroChunks} zero, ${r.storedChunks} stored)`,
   );
-  if (r.digest) lines.push(`digest        ${r.digest}`);
+  if (r.digest) lines.push(`stream digest ${r.digest}  (hash chain over the chunks)`);
   for (const w of r.warnings) lines.push(`WARNING       ${w}`);
   lines.push(
     r.ok
@@ -72,15 +137,17 @@ function render(file: string, r: InspectReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-export const inspectCommand: Command = {
+export const inspectCommand = defineCommand({
   name: 'inspect',
   summary: 'show and verify a saved migration stream',
   usage,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, {
-      json: { type: 'boolean' },
-      verify: { type: 'string' },
-    });
+  options: {
+    json: { type: 'boolean' },
+    verify: { type: 'string' },
+  },
+  optionValues: { verify: ['full', 'structure'] },
+  positionals: ['file'],
+  async run({ values, positionals }, io) {
     if (positionals.length !== 1) throw new UsageError('inspect takes exactly one FILE (or - for stdin)');
     const file = positionals[0]!;
     const verify = values.verify ?? 'full';
@@ -102,8 +169,8 @@ export const inspectCommand: Command = {
     } finally {
       if (file !== '-') (source as ReturnType<typeof createReadStream>).destroy();
     }
-    if (values.json) io.out(`${toJson({ file, ...report })}\n`);
-    else io.out(render(file, report));
+    if (values.json) io.out(`${toJson(reportJson(file, report))}\n`);
+    else if (io.verbosity !== 'quiet') io.out(render(file, report));
     // Loud, and on stderr too, so a script that keeps only stdout (or only --json) still shows it to a person.
     for (const w of report.warnings) io.err(`vfio-migrate inspect: WARNING: ${w}\n`);
     if (!report.ok && report.error) {
@@ -112,4 +179,4 @@ export const inspectCommand: Command = {
     }
     return 0;
   },
-};
+});

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // The `vfio-migrate` bin. Plain enough for any Node: when the Node running it is older than the project supports
-// (the system Node in a fresh checkout), it re-runs the CLI under the Node LTS the project pins as a dev dependency.
-import { spawnSync } from 'node:child_process';
+// (the system Node in a fresh checkout), it re-runs the CLI under the Node LTS the project pins as a dev dependency,
+// passes SIGINT/SIGTERM/SIGHUP on to it, waits for it, and exits as it did (128 + N when signal N ended it).
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const MIN: readonly [number, number] = [22, 12];
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 function supported(version: string): boolean {
   const [major = 0, minor = 0] = version.split('.').map(Number);
@@ -23,7 +26,26 @@ function pinnedNode(): string | undefined {
   }
 }
 
-const mainScript = fileURLToPath(new URL('./main.js', import.meta.url));
+/** Runs the CLI in a child under `node` and mirrors its end; the launcher itself ends only when the child has. */
+function runUnder(node: string): void {
+  const mainScript = fileURLToPath(new URL('./main.js', import.meta.url));
+  const child = spawn(node, [mainScript, ...process.argv.slice(2)], { stdio: 'inherit' });
+  // Without these handlers a signal would end the launcher and orphan the child, which would go on (and, for a
+  // save, finish writing). The child stops cleanly on the first of them; a terminal's Ctrl-C reaches it directly
+  // as well, and the CLI takes the two as one request.
+  for (const sig of FORWARDED) {
+    process.on(sig, () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    });
+  }
+  child.on('error', (err) => {
+    process.stderr.write(`vfio-migrate: cannot run ${node}: ${err.message}\n`);
+    process.exit(70);
+  });
+  child.on('exit', (code, signal) => {
+    process.exit(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+  });
+}
 
 if (supported(process.versions.node)) {
   const { main } = await import('./main.ts');
@@ -36,7 +58,5 @@ if (supported(process.versions.node)) {
     );
     process.exit(70);
   }
-  const r = spawnSync(node, [mainScript, ...process.argv.slice(2)], { stdio: 'inherit' });
-  if (r.error) throw r.error;
-  process.exit(r.status ?? (r.signal ? 128 : 70));
+  runUnder(node);
 }

@@ -3,9 +3,12 @@ import { DEFAULT_DEVICE, openDevice } from '../device/open-device.ts';
 import { UsageError } from '../errors.ts';
 import { loadDevice } from '../pipeline/device-load.ts';
 import { openSource } from '../transport/open-transport.ts';
-import { type Command, parseCommandArgs, toJson } from './command.ts';
+import { defineCommand, toJson } from './command.ts';
 import { formatBytes, formatRate } from './progress-render.ts';
-import { transferOptionSpec, transferSettings, transferUsage } from './transfer-options.ts';
+import { loadedSections, streamDigestHex } from './result-json.ts';
+import { refuseTerminal } from './terminal-guard.ts';
+import { transferOptionSpec, transferOptionValues, transferSettings, transferUsage } from './transfer-options.ts';
+import { pipelineReport } from './verbose-report.ts';
 
 const usage = `usage: vfio-migrate load [--device SPEC] -i IN [--force] [options]
 
@@ -17,6 +20,7 @@ On any stream error the device is reset (never resumed) and the error reported w
 
   -i, --input IN        where the stream comes from (see transport below)
   --force               load even when the stream's device profile differs from this device's
+  --force-tty           read the stream from stdin (-i -) even when it is a terminal
 
 ${transferUsage}
 
@@ -25,17 +29,18 @@ examples:
   ssh src-host vfio-migrate save -o - | vfio-migrate load -i -     (any pipe works)
   vfio-migrate load --device sim:nic -i tls://:7443 --tls-cert srv.pem --tls-key srv.key`;
 
-export const loadCommand: Command = {
+export const loadCommand = defineCommand({
   name: 'load',
   summary: 'load a saved or streamed migration state into a device (verified before resuming)',
   usage,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, {
-      ...transferOptionSpec,
-      input: { type: 'string', short: 'i' },
-      force: { type: 'boolean' },
-    });
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  options: {
+    ...transferOptionSpec,
+    input: { type: 'string', short: 'i' },
+    force: { type: 'boolean' },
+    'force-tty': { type: 'boolean' },
+  },
+  optionValues: { ...transferOptionValues, input: 'file' },
+  async run({ values }, io) {
     if (!values.input) throw new UsageError('load needs -i IN (a file, -, tcp://, tls:// or unix:)');
     const {
       workers,
@@ -48,6 +53,7 @@ export const loadCommand: Command = {
       progress,
       transport: topts,
     } = await transferSettings(values, io, 'load', values.input);
+    refuseTerminal(spec, io, 'load', values['force-tty']);
 
     const deviceSpec = values.device ?? DEFAULT_DEVICE;
     const device = await openDevice(deviceSpec, { role: 'destination', signal: io.signal });
@@ -78,7 +84,7 @@ export const loadCommand: Command = {
         wireBytes: result.wireBytes,
         ratio: result.ratio,
         chunks: result.trailer.chunkCount,
-        sections: result.sections.map((s) => ({ kind: s.kind, index: s.index, rawOffset: s.rawOffset })),
+        sections: loadedSections(result.sections, result.bytes, result.trailer.chunkCount),
         elapsedMs: Math.round(result.elapsedMs),
         throughput: Math.round(result.throughput),
         workers: result.workers,
@@ -87,15 +93,17 @@ export const loadCommand: Command = {
         verified: true,
         warnings: result.warnings,
         digest: result.digest,
+        streamDigest: streamDigestHex(result.trailer.digest),
         finalState: result.finalState,
       };
+      if (io.verbosity === 'verbose') io.err(await pipelineReport(result, device));
       if (json) io.out(`${toJson(summary)}\n`);
-      else {
+      else if (io.verbosity !== 'quiet') {
         io.out(
           `loaded ${values.input} -> ${result.device}: ${formatBytes(result.bytes)} from ${formatBytes(result.wireBytes)} ` +
             `(ratio ${result.ratio.toFixed(3)}, ${result.header.codec}, ${result.trailer.chunkCount} chunks, verified) ` +
             `in ${(result.elapsedMs / 1000).toFixed(2)} s, ${formatRate(result.throughput)}\n` +
-            `device now ${result.finalState}; digest ${result.digest ?? '(device gives none)'}\n`,
+            `device now ${result.finalState}; state digest ${result.digest ?? '(device gives none)'}\n`,
         );
       }
       return 0;
@@ -103,4 +111,4 @@ export const loadCommand: Command = {
       await device.close().catch(() => {});
     }
   },
-};
+});

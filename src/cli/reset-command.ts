@@ -2,7 +2,7 @@
 import { DEFAULT_DEVICE, openDevice } from '../device/open-device.ts';
 import { UsageError } from '../errors.ts';
 import { stateName } from '../fsm/index.ts';
-import { type Command, parseCommandArgs, toJson } from './command.ts';
+import { defineCommand, toJson } from './command.ts';
 
 const resetUsage = `usage: vfio-migrate reset --device SPEC [--json]
 
@@ -16,48 +16,50 @@ Brings a device left outside RUNNING by an earlier user (a process that died mid
 saving and stopped states (STOP_COPY, STOP, RUNNING_P2P, PRE_COPY...) step back through the kernel's arcs, keeping
 the device's state; RESUMING and ERROR are reset, never stepped (a failed resume cannot be stepped out of safely).`;
 
-function deviceArg(argv: string[]) {
-  const { values } = parseCommandArgs(
-    argv,
-    { device: { type: 'string' }, json: { type: 'boolean', default: false } },
-    false,
-  );
-  if (!values.device)
-    throw new UsageError(`--device is required (e.g. vfio:/dev/vfio/devices/vfio0 or ${DEFAULT_DEVICE})`);
-  return { device: values.device, json: values.json };
+const deviceOptions = { device: { type: 'string' }, json: { type: 'boolean', default: false } } as const;
+
+function requireDevice(device: string | undefined): string {
+  if (!device) throw new UsageError(`--device is required (e.g. vfio:/dev/vfio/devices/vfio0 or ${DEFAULT_DEVICE})`);
+  return device;
 }
 
-export const resetCommand: Command = {
+export const resetCommand = defineCommand({
   name: 'reset',
   summary: 'reset a device to RUNNING (VFIO_DEVICE_RESET), from any state',
   usage: resetUsage,
-  async run(argv, io) {
-    const { device: spec, json } = deviceArg(argv);
+  options: deviceOptions,
+  optionValues: { device: 'device' },
+  async run({ values }, io) {
+    const spec = requireDevice(values.device);
     const device = await openDevice(spec, { signal: io.signal });
     try {
       const from = stateName(device.state);
       await device.reset({ signal: io.signal });
       const state = stateName(device.state);
-      if (json) io.out(`${toJson({ ok: true, device: spec, from, action: 'reset', state })}\n`);
-      else io.out(`${spec}: ${from} -> reset -> ${state}\n`);
+      if (values.json)
+        io.out(`${toJson({ ok: true, command: 'reset', device: spec, from, action: 'reset', state })}\n`);
+      else if (io.verbosity !== 'quiet') io.out(`${spec}: ${from} -> reset -> ${state}\n`);
       return 0;
     } finally {
       await device.close();
     }
   },
-};
+});
 
-export const recoverCommand: Command = {
+export const recoverCommand = defineCommand({
   name: 'recover',
   summary: 'bring a device left mid-migration back to RUNNING (steps back, or resets a failed resume)',
   usage: recoverUsage,
-  async run(argv, io) {
-    const { device: spec, json } = deviceArg(argv);
+  options: deviceOptions,
+  optionValues: { device: 'device' },
+  async run({ values }, io) {
+    const spec = requireDevice(values.device);
     const { recoverDevice } = await import('../device/vfio/recover.ts');
     const device = await openDevice(spec, { signal: io.signal });
     try {
       const r = await recoverDevice(device, { signal: io.signal });
-      if (json) io.out(`${toJson({ ok: true, device: spec, ...r })}\n`);
+      if (values.json) io.out(`${toJson({ ok: true, command: 'recover', device: spec, ...r })}\n`);
+      else if (io.verbosity === 'quiet') return 0;
       else if (r.action === 'none') io.out(`${spec}: already RUNNING, nothing to do\n`);
       else {
         const how = r.action === 'step' ? `stepped ${[r.from, ...r.path].join(' -> ')}` : `reset (${r.reason})`;
@@ -70,4 +72,4 @@ export const recoverCommand: Command = {
       await device.close();
     }
   },
-};
+});

@@ -5,9 +5,19 @@ import { saveDevice } from '../pipeline/device-save.ts';
 import { DEFAULT_CODEC } from '../pipeline/stream-saver.ts';
 import type { Codec } from '../stream/index.ts';
 import { openSink } from '../transport/open-transport.ts';
-import { type Command, parseCommandArgs, toJson } from './command.ts';
+import { defineCommand, toJson } from './command.ts';
 import { formatBytes, formatRate } from './progress-render.ts';
-import { parseByteSize, parseCount, transferOptionSpec, transferSettings, transferUsage } from './transfer-options.ts';
+import { savedSections, streamDigestHex } from './result-json.ts';
+import { refuseTerminal } from './terminal-guard.ts';
+import {
+  parseByteSize,
+  parseCount,
+  transferOptionSpec,
+  transferOptionValues,
+  transferSettings,
+  transferUsage,
+} from './transfer-options.ts';
+import { pipelineReport } from './verbose-report.ts';
 
 const usage = `usage: vfio-migrate save [--device SPEC] -o OUT [--codec lz4|zstd|none] [--level N]
                          [--chunking fixed|cdc] [--chunk-size BYTES] [--precopy [--precopy-rounds N]] [options]
@@ -25,6 +35,7 @@ state digest. --device defaults to ${DEFAULT_DEVICE}.
   --chunking M          fixed (default) or cdc (content-defined)
   --chunk-size BYTES    fixed: chunk size (default 1m); cdc: average, a power of two (default 256k)
   --precopy             pre-copy rounds before stopping the device (up to --precopy-rounds, default 4)
+  --force-tty           write the stream to stdout (-o -) even when it is a terminal
 
 ${transferUsage}
 
@@ -35,23 +46,24 @@ examples:
 
 const CODECS: readonly Codec[] = ['lz4', 'zstd', 'none'];
 
-export const saveCommand: Command = {
+export const saveCommand = defineCommand({
   name: 'save',
   summary: "save a device's migration state to a file, stdout or a socket",
   usage,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, {
-      ...transferOptionSpec,
-      output: { type: 'string', short: 'o' },
-      codec: { type: 'string' },
-      level: { type: 'string' },
-      chunking: { type: 'string' },
-      'chunk-size': { type: 'string' },
-      precopy: { type: 'boolean' },
-      'precopy-rounds': { type: 'string' },
-      'no-clobber': { type: 'boolean' },
-    });
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  options: {
+    ...transferOptionSpec,
+    output: { type: 'string', short: 'o' },
+    codec: { type: 'string' },
+    level: { type: 'string' },
+    chunking: { type: 'string' },
+    'chunk-size': { type: 'string' },
+    precopy: { type: 'boolean' },
+    'precopy-rounds': { type: 'string' },
+    'force-tty': { type: 'boolean' },
+    'no-clobber': { type: 'boolean' },
+  },
+  optionValues: { ...transferOptionValues, output: 'file', codec: CODECS, chunking: ['fixed', 'cdc'] },
+  async run({ values }, io) {
     if (!values.output) throw new UsageError('save needs -o OUT (a file, -, tcp://, tls:// or unix:)');
     const codec = (values.codec ?? DEFAULT_CODEC) as Codec;
     if (!CODECS.includes(codec))
@@ -76,6 +88,7 @@ export const saveCommand: Command = {
     } = await transferSettings(values, io, 'save', values.output);
     // With the stream on stdout, the report goes to stderr.
     const report = spec.kind === 'stdio' ? io.err : io.out;
+    refuseTerminal(spec, io, 'save', values['force-tty']);
 
     const deviceSpec = values.device ?? DEFAULT_DEVICE;
     const device = await openDevice(deviceSpec, { role: 'source', signal: io.signal });
@@ -109,7 +122,7 @@ export const saveCommand: Command = {
         chunks: result.totals.chunkCount,
         zeroChunks: result.totals.zeroChunks,
         storedChunks: result.totals.storedChunks,
-        sections: result.sections,
+        sections: savedSections(result.sections),
         precopyRounds: result.precopyRounds,
         elapsedMs: Math.round(result.elapsedMs),
         throughput: Math.round(result.throughput),
@@ -117,15 +130,17 @@ export const saveCommand: Command = {
         budget: result.budget,
         peakInFlight: result.peakInFlight,
         digest: result.digest,
+        streamDigest: streamDigestHex(result.totals.digest),
         finalState: result.finalState,
       };
+      if (io.verbosity === 'verbose') io.err(await pipelineReport(result, device));
       if (json) report(`${toJson(summary)}\n`);
-      else {
+      else if (io.verbosity !== 'quiet') {
         report(
           `saved ${result.device} -> ${values.output}: ${formatBytes(result.bytes)} in ${formatBytes(result.wireBytes)} ` +
             `(ratio ${result.ratio.toFixed(3)}, ${result.header.codec}, ${result.totals.chunkCount} chunks) ` +
             `in ${(result.elapsedMs / 1000).toFixed(2)} s, ${formatRate(result.throughput)}\n` +
-            `device now ${result.finalState}; digest ${result.digest ?? '(device gives none)'}\n`,
+            `device now ${result.finalState}; state digest ${result.digest ?? '(device gives none)'}\n`,
         );
       }
       return 0;
@@ -133,4 +148,4 @@ export const saveCommand: Command = {
       await device.close().catch(() => {});
     }
   },
-};
+});

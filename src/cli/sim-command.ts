@@ -7,7 +7,7 @@ import { formatSimSpec, formatSize, parseSimSpec, SIM_SPEC_KEYS } from '../devic
 import { READ_DRAINED, READ_END } from '../device/types.ts';
 import { UsageError } from '../errors.ts';
 import { flagNames } from '../fsm/index.ts';
-import { type CliIo, type Command, parseCommandArgs, toJson } from './command.ts';
+import { type CliIo, defineCommand, toJson } from './command.ts';
 
 const usage = `usage: vfio-migrate sim list [--json]
        vfio-migrate sim show PROFILE[,key=value...] [--json]
@@ -98,7 +98,9 @@ async function roundtrip(fromSpec: string, toSpec: string, json: boolean, io: Cl
       const seconds = (performance.now() - started) / 1000;
       const equal = sourceDigest === digest;
       if (json) {
-        io.out(`${toJson({ ok: equal, source: src.id, destination: dst.id, bytes, seconds, sourceDigest, digest })}\n`);
+        const elapsedMs = Math.round(seconds * 1000);
+        const fields = { source: src.id, destination: dst.id, bytes, elapsedMs, sourceDigest, digest };
+        io.out(`${toJson({ ok: equal, command: 'sim', ...fields })}\n`);
       } else {
         io.out(
           `source       ${src.id}\n  digest     ${sourceDigest}\ndestination  ${dst.id}\n  digest     ${digest}\n` +
@@ -115,15 +117,19 @@ async function roundtrip(fromSpec: string, toSpec: string, json: boolean, io: Cl
   }
 }
 
-export const simCommand: Command = {
+const PROFILE_NAMES = SIM_PROFILES.map((p) => p.name);
+
+export const simCommand = defineCommand({
   name: 'sim',
   summary: 'simulated devices: list the profiles, resolve a spec, run a save/resume round trip',
   usage,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, {
-      json: { type: 'boolean', default: false },
-      to: { type: 'string' },
-    });
+  options: {
+    json: { type: 'boolean', default: false },
+    to: { type: 'string' },
+  },
+  optionValues: { to: PROFILE_NAMES },
+  positionals: [['list', 'show', 'roundtrip'], PROFILE_NAMES],
+  async run({ values, positionals }, io) {
     const [sub, arg, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     switch (sub) {
@@ -140,13 +146,13 @@ export const simCommand: Command = {
             dirtyRate: p.defaultDirtyRate,
             layout: p.layout.map((r) => ({ kind: PAGE_KIND_NAMES[r.kind], share: r.share, hot: r.hot, role: r.role })),
           }));
-          io.out(`${toJson({ profiles, keys: Object.fromEntries(SIM_SPEC_KEYS) })}\n`);
+          io.out(`${toJson({ ok: true, command: 'sim', profiles, keys: Object.fromEntries(SIM_SPEC_KEYS) })}\n`);
         } else io.out(profilesTable());
         return 0;
       case 'show': {
         if (arg === undefined) throw new UsageError('sim show needs a spec, e.g. sim show gpu,size=2g');
         const d = describeSpec(stripSim(arg));
-        if (values.json) io.out(`${toJson(d)}\n`);
+        if (values.json) io.out(`${toJson({ ok: true, command: 'sim', ...d })}\n`);
         else {
           const lines = [
             `spec         ${d.spec}`,
@@ -180,4 +186,4 @@ export const simCommand: Command = {
         );
     }
   },
-};
+});

@@ -3,7 +3,7 @@ import { UsageError } from '../errors.ts';
 import type { OpenTransportOptions } from '../transport/open-transport.ts';
 import { loadTlsFiles } from '../transport/tls-config.ts';
 import { parseTransportSpec, type TransportSpec } from '../transport/transport-spec.ts';
-import { type CliIo, toJson } from './command.ts';
+import { type CliIo, type CompletionHint, toJson } from './command.ts';
 import { chooseProgressMode, progressRenderer } from './progress-render.ts';
 
 export const transferOptionSpec = {
@@ -165,3 +165,14 @@ export async function transferSettings(
   const headerTimeoutMs = headerTimeout === undefined ? idleMs : headerTimeout * 1000;
   return { workers, budget, idleMs, headerTimeoutMs, leaveIn: then, json, spec, progress, transport };
 }
+
+/** What shell completion offers for the values of the shared options. */
+export const transferOptionValues = {
+  device: 'device',
+  // biome-ignore lint/suspicious/noThenProperty: the --then option, as above; this object is never awaited
+  then: ['running', 'stop'],
+  'tls-cert': 'file',
+  'tls-key': 'file',
+  'tls-ca': 'file',
+  'psk-file': 'file',
+} as const satisfies { [K in keyof typeof transferOptionSpec]?: CompletionHint };

@@ -8,7 +8,8 @@ import { SCALAR_WASM_BASE64, SIMD_WASM_BASE64 } from './generated/wasm-binaries.
 
 /** Raw exports. Pointers are byte offsets into `memory`; i64 values cross the boundary as bigint. */
 export interface CoreExports {
-  memory: WebAssembly.Memory;
+  /** The instance's memory (a WebAssembly.Memory), typed by what is used so the declarations need no DOM lib. */
+  memory: { readonly buffer: ArrayBuffer };
   init(): void;
   inPtr(): number;
   inSize(): number;

@@ -62,6 +62,12 @@ const quiesced = (s: DeviceState): DeviceState => (s === PRE_COPY ? PRE_COPY_P2P
 /** What a P2P state means for a device without P2P (the kernel's merge of RUNNING_P2P into RUNNING). */
 const mergeP2P = (s: DeviceState): DeviceState => (s === RUNNING_P2P ? RUNNING : s === PRE_COPY_P2P ? PRE_COPY : s);
 
+/**
+ * Several devices that migrate together, ordered as the protocol requires for peer-to-peer DMA: every P2P-capable
+ * device reaches RUNNING_P2P (or PRE_COPY_P2P) before any device stops, and on resume all leave RUNNING_P2P only
+ * once all are there; devices without P2P are stopped after their peers are quiesced and started once their peers
+ * can answer. A failed phase throws `DeviceSetTransitionError` with where every member is.
+ */
 export class DeviceSet {
   readonly devices: readonly MigrationDevice[];
 

@@ -36,6 +36,12 @@ export interface TransitionResult {
   opened: DataSession | null;
 }
 
+/**
+ * A device, real or simulated, as the migration protocol sees it: its migration flags, its state, combination
+ * transitions stepped one arc at a time as the kernel does (`setState`), and the data session each state opens
+ * (`savingSession` in STOP_COPY and PRE_COPY*, `resumingSession` in RESUMING). Get one with {@link openDevice} (or
+ * `MigrationDevice.open` over your own `DeviceBackend`); close it when done (the device keeps its state).
+ */
 export class MigrationDevice {
   readonly backend: DeviceBackend;
   readonly flags: number;

@@ -12,6 +12,21 @@ export interface OpenDeviceOptions extends OperationOptions {
 /** The built-in default device for quick starts and examples. */
 export const DEFAULT_DEVICE = 'sim:nic';
 
+/**
+ * Opens the device `spec` names: `sim:PROFILE[,key=value...]` for a simulated device, or
+ * `vfio:PATH|BDF|UUID[,via=cdev|group][,device=NAME]` (or a `/dev/vfio/...` path) for a real one. Reads its
+ * migration flags and current state; the device keeps its state when closed.
+ *
+ * @param opts `role: 'destination'` for a simulated device that is to receive a stream (it validates what it is
+ *   given); `signal` to give up waiting.
+ * @throws {DeviceSpecError} `VFM_DEVICE_SPEC` for a spec that names nothing; `VFM_VFIO_*` errors, each with
+ *   `advice`, when a real device cannot be opened; `VFM_MIGRATION_UNSUPPORTED` when it cannot migrate.
+ * @example
+ * ```ts
+ * const device = await openDevice('vfio:0000:3b:00.1');
+ * try { console.log(device.state, device.flags) } finally { await device.close() }
+ * ```
+ */
 export async function openDevice(spec: string, opts: OpenDeviceOptions = {}): Promise<MigrationDevice> {
   const colon = spec.indexOf(':');
   const kind = colon < 0 ? (spec.startsWith('/') ? 'vfio' : '') : spec.slice(0, colon);

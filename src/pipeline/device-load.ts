@@ -77,11 +77,20 @@ function heldOpen(source: ByteSource) {
 }
 
 /**
- * Loads a stream from `source` into `device`: the header is verified before the device is touched, every chunk is
- * written only after it verified, and the device is stepped RESUMING -> STOP (where it validates its state) ->
- * RUNNING only after the trailer verified. Any failure resets a device that got a bad or incomplete stream and
- * rejects with a VfioMigrateError whose `finalState` says where the device ended. Over a socket, the sender gets a
- * receipt saying how the load went (its save fails when this load did).
+ * Loads a stream from `source` (a path, `-`, a socket spec, or any byte source) into `device`: the header is
+ * verified before the device is touched (a foreign, newer-version or, with `checkDevice`, other-profile stream
+ * never reaches it), then STOP -> RESUMING, each chunk written only after its checksum verified, the trailer
+ * checked, and RESUMING -> STOP (where the device validates its state) -> RUNNING (or STOP with `leaveIn`).
+ * On a stream or device error the device is reset, never resumed, and the error's `finalState` says where it
+ * ended; `opts.signal` aborts the same way. Over a socket, the sender gets a receipt saying how the load went.
+ *
+ * @returns the header and trailer read, the sections, the device's state digest after loading, and the
+ *   transfer's statistics ({@link TransferStats}).
+ * @throws {VfioMigrateError} a subclass with a stable `code`; stream errors carry the stream `offset`.
+ * @example
+ * ```ts
+ * const loaded = await loadDevice(await openSource('nic.vfm'), device, { onProgress: (p) => console.log(p.bytes) });
+ * ```
  */
 export async function loadDevice(
   source: SourceLike,

@@ -129,10 +129,21 @@ export async function settledState(device: MigrationDevice): Promise<string> {
 }
 
 /**
- * Saves `device`'s migration state into `sink` as one stream: pre-copy rounds first when asked and supported, then
- * STOP_COPY to the end of its data. The stream is sealed (trailer written, a file moved into place) only after the
- * device confirmed the end of its data and was returned to its final state; any failure returns the device to
- * RUNNING (or resets it where it must) and rejects with a VfioMigrateError whose `finalState` says where it ended.
+ * Saves `device`'s migration state into `sink` (a path, `-`, a socket spec, or any byte sink): pre-copy rounds
+ * while it runs when `opts.precopy` asks and the device supports PRE_COPY, then STOP_COPY to the end of its data,
+ * then back to RUNNING (or STOP with `leaveIn: 'stop'`). The device must start in RUNNING, RUNNING_P2P or STOP
+ * (`DeviceNotReadyError` otherwise, nothing done). The stream is sealed (trailer written, a file moved into place)
+ * only after the device confirmed the end of its data and reached its final state; over a socket, only once the
+ * receiver's receipt says its load succeeded. Whatever fails, the device is returned to RUNNING (reset where it
+ * cannot be stepped) and the error's `finalState` says where it ended; `opts.signal` aborts the same way.
+ *
+ * @returns the stream's header and totals, the sections written, the device's state digest as saved, and the
+ *   transfer's statistics ({@link TransferStats}).
+ * @throws {VfioMigrateError} a subclass with a stable `code` for every failure.
+ * @example
+ * ```ts
+ * const saved = await saveDevice(device, await openSink('nic.vfm'), { codec: 'zstd', precopy: true });
+ * ```
  */
 export async function saveDevice(
   device: MigrationDevice,

@@ -1,6 +1,10 @@
 // Progress of a running pipeline: bytes of device data moved, bytes on the wire, rate over a sliding window,
 // compression ratio and time left (when the total is known). Reported at most every `intervalMs`, plus once at the end.
 
+/**
+ * Where a save or load is, reported to `onProgress` at most every 250 ms and once at the end (`done`). The CLI
+ * draws it as the progress bar and writes it as NDJSON with --json.
+ */
 export interface ProgressEvent {
   /** Device (raw) bytes moved so far. */
   bytes: number;
@@ -14,10 +18,13 @@ export interface ProgressEvent {
   ratio: number;
   /** Seconds left at the current rate, when the total is known. */
   eta: number | null;
+  /** Milliseconds since the transfer started. */
   elapsedMs: number;
+  /** Chunks moved so far. */
   chunks: number;
   /** What is moving: a pre-copy round or the stop-copy part. */
   section: string | null;
+  /** The last event of the transfer (its figures are the final ones). */
   done: boolean;
 }
 

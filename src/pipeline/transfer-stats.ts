@@ -2,6 +2,7 @@
 import type { ByteBudget } from './byte-budget.ts';
 import type { ProgressEvent } from './progress-meter.ts';
 
+/** What every save and load result reports about the transfer (the CLI's --json has the same names). */
 export interface TransferStats {
   /** Raw device bytes. */
   bytes: number;
@@ -9,6 +10,7 @@ export interface TransferStats {
   wireBytes: number;
   /** wireBytes / bytes. */
   ratio: number;
+  /** Milliseconds from start to end. */
   elapsedMs: number;
   /** Raw bytes per second. */
   throughput: number;

@@ -13,7 +13,7 @@ describe('vfio-migrate fsm', () => {
     expect(table.paths['STOP>STOP']).toEqual([]);
     expect(table.paths['RUNNING>PRE_COPY']).toBeNull();
     expect(table.paths['ERROR>RUNNING']).toBeNull();
-    expect(table).toEqual(transitionTable(3));
+    expect(table).toEqual({ ok: true, command: 'fsm', ...transitionTable(3) });
   });
 
   it('defaults to all three flags', async () => {
@@ -52,9 +52,9 @@ describe('vfio-migrate fsm', () => {
     expect(mer.out).toContain('STOP --> RESUMING : opens resuming fd');
   });
 
-  it('rejects bad input with exit 2 or 1 and a typed code', async () => {
+  it('rejects bad input with exit 2 and a typed code', async () => {
     const unknownFlag = await runCliCaptured(['fsm', '--flags', 'bogus', '--json']);
-    expect(unknownFlag.code).toBe(1);
+    expect(unknownFlag.code).toBe(2);
     expect(JSON.parse(unknownFlag.out)).toMatchObject({ ok: false, error: { code: 'VFM_UNKNOWN_FLAG' } });
     const noSc = await runCliCaptured(['fsm', '--flags', 'p2p']);
     expect(noSc.err).toContain('VFM_FLAGS_NO_STOP_COPY');

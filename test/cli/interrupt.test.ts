@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'vfm-interrupt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts a long save, sends `signal` once it is moving data, and resolves with what the process did. */
-function interruptedSave(signal: NodeJS.Signals, name: string) {
+function interruptedSave(signal: NodeJS.Signals, name: string, times = 1) {
   const out = join(dir, name);
   const child = spawn(
     process.execPath,
@@ -28,7 +28,7 @@ function interruptedSave(signal: NodeJS.Signals, name: string) {
     // the first progress event: the device is in STOP_COPY and bytes are moving into the partial file
     if (!sent && stderr.includes('"event":"progress"')) {
       sent = true;
-      child.kill(signal);
+      for (let i = 0; i < times; i++) child.kill(signal);
     }
   });
   return new Promise<{ code: number | null; stdout: string; stderr: string; out: string }>((resolve) =>
@@ -45,5 +45,13 @@ describe('a signal during save', () => {
     expect(r.code, r.stderr).toBe(code);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'VFM_ABORTED' } });
     expect(readdirSync(dir).filter((f) => f.includes(sig))).toEqual([]);
+  });
+
+  it('takes a signal repeated at once (a Ctrl-C the launcher forwards too) as one request: still a clean stop', async () => {
+    const r = await interruptedSave('SIGINT', 'twice.vfm', 2);
+    expect(r.code, r.stderr).toBe(130);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'VFM_ABORTED' } });
+    expect(r.stderr).not.toContain('exiting without waiting');
+    expect(readdirSync(dir).filter((f) => f.includes('twice'))).toEqual([]);
   });
 });

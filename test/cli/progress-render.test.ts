@@ -6,15 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/command.ts';
-import { runCli } from '../../src/cli/main.ts';
 import {
   chooseProgressMode,
+  fitProgressLine,
   formatBytes,
   formatRate,
   type ProgressMode,
   progressRenderer,
   renderBar,
 } from '../../src/cli/progress-render.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
 import { type ProgressEvent, ProgressMeter } from '../../src/pipeline/index.ts';
 
 const KiB = 1024;
@@ -38,7 +39,10 @@ function event(over: Partial<ProgressEvent> = {}): ProgressEvent {
   };
 }
 
-function captureIo(errIsTTY = true): CliIo & { errText(): string; outText(): string } {
+function captureIo(
+  errIsTTY = true,
+  more: Partial<Pick<CliIo, 'env' | 'verbosity'>> = {},
+): CliIo & { errText(): string; outText(): string } {
   let out = '';
   let err = '';
   return {
@@ -46,6 +50,7 @@ function captureIo(errIsTTY = true): CliIo & { errText(): string; outText(): str
     err: (t) => void (err += t),
     errIsTTY,
     env: {},
+    ...more,
     signal: new AbortController().signal,
     outText: () => out,
     errText: () => err,
@@ -134,6 +139,94 @@ describe('the bar', () => {
   });
 });
 
+describe('fitting the terminal', () => {
+  const e = event({
+    bytes: 1.5 * GiB,
+    total: 3 * GiB,
+    rate: 512 * MiB,
+    ratio: 0.31,
+    eta: 3,
+    section: 'stop-copy',
+  });
+  const fields = (line: string) =>
+    ['save', '[', '%', '/ 3.00 GiB', 'MiB/s', 'ratio', 'eta', 'stop-copy'].filter((f) => line.includes(f));
+
+  it('keeps the whole line where it fits, and never reaches the last column at any width', () => {
+    expect(fitProgressLine('save', e, 200)).toBe(`save ${renderBar(e)}`);
+    expect(fitProgressLine('save', e, undefined)).toBe(`save ${renderBar(e)}`);
+    for (let columns = 2; columns <= 200; columns++) {
+      expect(fitProgressLine('save', e, columns).length, `${columns} columns`).toBeLessThan(columns);
+    }
+  });
+
+  it('narrows the bar first, then drops section, ratio, label, bar, rate, total and eta, in that order', () => {
+    const full = `save ${renderBar(e)}`.length;
+    expect(fitProgressLine('save', e, full)).toMatch(/^save \[#{12}\.{11}\] {2}50% .* stop-copy$/);
+    expect(fitProgressLine('save', e, 87)).toBe(
+      'save [##########.........]  50%  1.50 GiB / 3.00 GiB  512 MiB/s  ratio 0.310  eta 0:03',
+    );
+    expect(fitProgressLine('save', e, 80)).toBe(
+      'save [######......]  50%  1.50 GiB / 3.00 GiB  512 MiB/s  ratio 0.310  eta 0:03',
+    );
+    expect(fitProgressLine('save', e, 70)).toBe(
+      'save [########.......]  50%  1.50 GiB / 3.00 GiB  512 MiB/s  eta 0:03',
+    );
+    expect(fitProgressLine('save', e, 60)).toBe('[#####.....]  50%  1.50 GiB / 3.00 GiB  512 MiB/s  eta 0:03');
+    expect(fitProgressLine('save', e, 50)).toBe('50%  1.50 GiB / 3.00 GiB  512 MiB/s  eta 0:03');
+    expect(fitProgressLine('save', e, 40)).toBe('50%  1.50 GiB / 3.00 GiB  eta 0:03');
+    expect(fitProgressLine('save', e, 30)).toBe('50%  1.50 GiB  eta 0:03');
+    expect(fitProgressLine('save', e, 20)).toBe('50%  1.50 GiB');
+    expect(fitProgressLine('save', e, 12)).toBe('50%  1.50 G');
+    // narrower never shows a field a wider terminal hid
+    for (let columns = 20; columns < full; columns++) {
+      const wider = fields(fitProgressLine('save', e, columns + 1));
+      for (const f of fields(fitProgressLine('save', e, columns))) expect(wider, `${columns} columns`).toContain(f);
+    }
+  });
+
+  it('redraws at once at the new width on a resize, clearing every row the old line wrapped onto', () => {
+    let columns = 120;
+    let resized: (() => void) | undefined;
+    const io = {
+      ...captureIo(),
+      errColumns: () => columns,
+      onErrResize: (listener: () => void) => {
+        resized = listener;
+        return () => {
+          resized = undefined;
+        };
+      },
+    };
+    const progress = progressRenderer(io, 'bar', 'save');
+    progress.listener!(e);
+    const wide = io.errText();
+    expect(wide).toBe(`${CLEAR}save ${renderBar(e)}`);
+    columns = 40;
+    resized!();
+    const redraw = io.errText().slice(wide.length);
+    // the 101-character line now wraps onto 3 rows of 40: up 2, erase to the end of the screen, draw
+    expect(redraw).toBe(`\r\x1b[2A\x1b[J${fitProgressLine('save', e, 40)}`);
+    expect(fitProgressLine('save', e, 40).length).toBeLessThan(40);
+    progress.close();
+    expect(resized).toBeUndefined();
+    expect(io.errText().endsWith(CLEAR)).toBe(true);
+  });
+
+  it('writes whole lines now and then on a dumb terminal, fitted to its width, with no cursor control', () => {
+    const io = { ...captureIo(), errColumns: () => 50 };
+    const progress = progressRenderer(io, 'plain', 'load');
+    for (const elapsedMs of [250, 500, 4000, 5300, 9000, 10_400]) progress.listener!(event({ ...e, elapsedMs }));
+    progress.listener!(event({ ...e, elapsedMs: 11_000, done: true }));
+    progress.close();
+    const lines = io.errText().split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line).toBe(fitProgressLine('load', e, 50));
+    expect(io.errText()).not.toContain('\r');
+    expect(io.errText()).not.toContain('\x1b');
+  });
+});
+
 describe('NDJSON progress', () => {
   it('writes one JSON object per line, from the progress meter, with bytes, rate, ratio and ETA', () => {
     const io = captureIo(false);
@@ -194,6 +287,14 @@ describe('choosing the mode', () => {
       expect(chooseProgressMode(captureIo(tty), json, disabled)).toBe(mode);
     });
   }
+
+  it('draws plain lines on a dumb terminal, and nothing at all with --quiet', () => {
+    expect(chooseProgressMode(captureIo(true, { env: { TERM: 'dumb' } }), false, false)).toBe('plain');
+    expect(chooseProgressMode(captureIo(false, { env: { TERM: 'dumb' } }), false, false)).toBe('none');
+    expect(chooseProgressMode(captureIo(true, { verbosity: 'quiet' }), false, false)).toBe('none');
+    expect(chooseProgressMode(captureIo(true, { verbosity: 'quiet' }), true, false)).toBe('none');
+    expect(chooseProgressMode(captureIo(true, { verbosity: 'verbose' }), false, false)).toBe('bar');
+  });
 
   it('has no listener and writes nothing in mode none', () => {
     const io = captureIo();

@@ -15,7 +15,7 @@ describe('vfio-migrate sim', () => {
     const j = JSON.parse((await runCliCaptured(['sim', 'show', 'sim:gpu,size=2g,seed=7', '--json'])).out);
     expect(j).toMatchObject({ spec: 'sim:gpu,size=2g,seed=7', size: 2 * 1024 ** 3, seed: 7 });
     const bad = await runCliCaptured(['sim', 'show', 'gpu,sise=2g', '--json']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(JSON.parse(bad.out).error).toMatchObject({ code: 'VFM_DEVICE_SPEC', key: 'sise' });
   });
 

@@ -1,6 +1,6 @@
 // A CliIo that captures output, for running the CLI in-process in tests.
 import type { CliIo } from '../../src/cli/command.ts';
-import { runCli } from '../../src/cli/main.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
 
 export interface CliRun {
   code: number;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/command.ts';
-import { runCli } from '../../src/cli/main.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
 import { deviceBytes, encodeAll, FIXED_64K } from './stream-fixtures.ts';
 
 function fakeIo() {
@@ -41,13 +41,14 @@ describe('vfio-migrate inspect', () => {
     const report = JSON.parse(j.out());
     expect(report).toMatchObject({
       ok: true,
-      rawBytes: 300_000,
+      command: 'inspect',
+      bytes: 300_000,
       chunks: 5,
       header: { codec: 'zstd', device: { id: 'sim:nic' } },
     });
     expect(report.zeroChunks).toBeGreaterThan(0);
     expect(report.ratio).toBeLessThan(1);
-    expect(report.ratio).toBeCloseTo(report.streamBytes / report.rawBytes, 9);
+    expect(report.ratio).toBeCloseTo(report.wireBytes / report.bytes, 9);
   });
 
   it('exits 1 with the error code and offset for a damaged stream, in one JSON object', async () => {

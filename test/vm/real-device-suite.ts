@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import process from 'node:process';
-import { runCli } from '../../src/cli/main.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
 import type { MigrationDevice } from '../../src/device/migration-device.ts';
 import { openDevice } from '../../src/device/open-device.ts';
 import { READ_DRAINED, READ_END, type SavingSession } from '../../src/device/types.ts';

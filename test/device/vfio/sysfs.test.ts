@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../src/cli/main.ts';
+import { runCli } from '../../../src/cli/run-cli.ts';
 import { listVfioDevices, normaliseBdf, resolveVfioTarget } from '../../../src/device/vfio/sysfs.ts';
 
 const UUID = '5d449992-4e52-485d-9d52-3cc36eb3f6aa';
@@ -154,7 +154,7 @@ describe('vfio-migrate devices', () => {
     expect(c.out()).toMatch(/no VFIO on this machine/);
     const j = io({ VFIO_MIGRATE_SYSFS: empty, VFIO_MIGRATE_DEVFS: empty });
     expect(await runCli(['devices', '--json'], j.io)).toBe(0);
-    expect(JSON.parse(j.out())).toEqual({ vfio: false, devices: [] });
+    expect(JSON.parse(j.out())).toEqual({ ok: true, command: 'devices', vfio: false, devices: [] });
   });
 
   it('lists the devices and reports per device why it could not be opened', async () => {
