@@ -36,12 +36,17 @@ export const ERROR_CODES = [
   'VFM_LZ4_MALFORMED',
   'VFM_LZ4_OUTPUT_TOO_SMALL',
   'VFM_LZ4_TRUNCATED',
+  'VFM_MIGRATION_IN_DOUBT',
+  'VFM_MIGRATION_REFUSED',
   'VFM_MIGRATION_UNSUPPORTED',
+  'VFM_NOT_CONVERGED',
   'VFM_OUTPUT_EXISTS',
   'VFM_PEER_FAILED',
   'VFM_PEER_STALLED',
   'VFM_PIPELINE_CONFIG',
   'VFM_PRECOPY_INFO_UNAVAILABLE',
+  'VFM_PROTOCOL',
+  'VFM_PROTOCOL_VERSION',
   'VFM_SESSION_CLOSED',
   'VFM_SIM_INJECTED_FAULT',
   'VFM_STREAM',
@@ -103,6 +108,22 @@ export class VfioMigrateError extends Error {
    * is where the device was at the moment of failure.
    */
   finalState?: string;
+  /**
+   * Set on a migration's failure: the phase it failed in, the side that failed first, and where every device of
+   * both sides ended once the failure was handled (source devices RUNNING or reset, destination devices reset).
+   */
+  migration?: MigrationFailureFacts;
+}
+
+/** What a failed migration says about itself (see VfioMigrateError.migration). */
+export interface MigrationFailureFacts {
+  phase: string;
+  /** Which side failed first ('source', 'destination'), or 'link' for the connection between them. */
+  side: 'source' | 'destination' | 'link';
+  /** Where each source device ended (known on the source; reported by the peer otherwise). */
+  sourceStates?: string[] | undefined;
+  /** Where each destination device ended (known on the destination; reported by the peer otherwise). */
+  destinationStates?: string[] | undefined;
 }
 
 // ---- usage and input -------------------------------------------------------------------------------------------
@@ -867,4 +888,79 @@ export class DeviceSetTransitionError extends VfioMigrateError {
     this.failures = info.failures;
     this.states = info.states;
   }
+}
+
+// ---- live migration ---------------------------------------------------------------------------------------------
+
+/** The peer is not a vfio-migrate migration peer, or broke the control protocol (a malformed or unexpected message). */
+export class MigrationProtocolError extends VfioMigrateError {
+  override readonly code = 'VFM_PROTOCOL';
+  override name = 'MigrationProtocolError';
+  readonly peer: string;
+  constructor(peer: string, message: string, options?: ErrorOptions) {
+    super(`${peer}: ${message}`, options);
+    this.peer = peer;
+  }
+}
+
+/** The peer speaks another version of the migration protocol; nothing was done on either side. */
+export class ProtocolVersionError extends VfioMigrateError {
+  override readonly code = 'VFM_PROTOCOL_VERSION';
+  override name = 'ProtocolVersionError';
+  readonly ours: number;
+  readonly theirs: number;
+  constructor(ours: number, theirs: number, by: 'source' | 'destination') {
+    super(
+      `the ${by === 'destination' ? 'source' : 'destination'} speaks migration protocol version ${theirs}, this ` +
+        `${by} version ${ours}: upgrade the older side (no device was touched)`,
+    );
+    this.ours = ours;
+    this.theirs = theirs;
+  }
+}
+
+/**
+ * The destination refused the migration in the handshake (other devices, flags it cannot honour, another count):
+ * `mismatches` says each reason. Raised on both ends, before any device on either side left RUNNING.
+ */
+export class MigrationRefusedError extends VfioMigrateError {
+  override readonly code = 'VFM_MIGRATION_REFUSED';
+  override name = 'MigrationRefusedError';
+  readonly mismatches: readonly string[];
+  constructor(mismatches: readonly string[], by: 'source' | 'destination') {
+    super(
+      `the destination ${by === 'destination' ? 'refuses' : 'refused'} the migration: ${mismatches.join('; ')} ` +
+        '(no device on either side was touched)',
+    );
+    this.mismatches = mismatches;
+  }
+}
+
+/**
+ * The pre-copy phase ran out of rounds or time without meeting the downtime target, and the caller asked to abort
+ * rather than switch over (`onNoConverge: 'abort'`): every device runs on the source, the destination was reset.
+ */
+export class NotConvergedError extends VfioMigrateError {
+  override readonly code = 'VFM_NOT_CONVERGED';
+  override name = 'NotConvergedError';
+  readonly predictedDowntimeMs: number;
+  readonly rounds: number;
+  constructor(info: { rounds: number; predictedDowntimeMs: number; targetMs: number; why: string }) {
+    super(
+      `pre-copy did not converge (${info.why}, ${info.rounds} rounds): the predicted downtime is ` +
+        `${Math.round(info.predictedDowntimeMs)} ms against a target of ${info.targetMs} ms; aborted as asked`,
+    );
+    this.predictedDowntimeMs = info.predictedDowntimeMs;
+    this.rounds = info.rounds;
+  }
+}
+
+/**
+ * The source committed (told the destination to start its devices) but never heard that it did: the destination
+ * may be running the devices now. The source leaves its own stopped (STOP) rather than risk two running copies;
+ * check the destination, then `recover` the source only if the destination is not running them.
+ */
+export class MigrationInDoubtError extends VfioMigrateError {
+  override readonly code = 'VFM_MIGRATION_IN_DOUBT';
+  override name = 'MigrationInDoubtError';
 }

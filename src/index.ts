@@ -5,6 +5,7 @@ export * from './core/index.ts';
 export * from './device/index.ts';
 export * from './errors.ts';
 export * from './fsm/index.ts';
+export * from './migration/index.ts';
 export * from './pipeline/index.ts';
 export * from './stream/index.ts';
 export * from './transport/index.ts';

@@ -7,8 +7,11 @@ import { fsmCommand } from './fsm-command.ts';
 import { helpCommand } from './help-command.ts';
 import { inspectCommand } from './inspect-command.ts';
 import { loadCommand } from './load-command.ts';
+import { migrateCommand } from './migrate-command.ts';
+import { receiveCommand } from './receive-command.ts';
 import { recoverCommand, resetCommand } from './reset-command.ts';
 import { saveCommand } from './save-command.ts';
+import { sendCommand } from './send-command.ts';
 import { simCommand } from './sim-command.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -18,6 +21,9 @@ export const COMMANDS: readonly Command[] = [
   saveCommand,
   loadCommand,
   inspectCommand,
+  migrateCommand,
+  sendCommand,
+  receiveCommand,
   recoverCommand,
   resetCommand,
   completionCommand(() => COMMANDS),
@@ -37,7 +43,7 @@ export function overview(): string {
   return [
     'usage: vfio-migrate COMMAND [options]',
     '',
-    'VFIO device migration (Linux migration protocol v2): state machine, devices, save/load/inspect.',
+    'VFIO device migration (Linux migration protocol v2): state machine, devices, save/load/inspect, live migration.',
     '',
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),

@@ -41,6 +41,15 @@ export interface SetArcRecord {
   to: StateName;
 }
 
+export interface SetTransitionOptions extends OperationOptions {
+  /**
+   * Awaited before each phase starts (after the previous one completed on every member): a VMM pauses its vCPUs
+   * before the first phase that stops a device, once every P2P device is quiesced. Throw to stop the transition
+   * there (nothing of that phase is done).
+   */
+  beforePhase?: ((phase: SetPhase, moves: readonly SetMove[]) => void | Promise<void>) | undefined;
+}
+
 export interface SetTransitionResult {
   target: StateName;
   /** Where each member ended (its own target: P2P states merged into their plain ones for devices without P2P). */
@@ -143,12 +152,14 @@ export class DeviceSet {
    * only when the previous one has completed on every member. On a failure the phase's other members still finish
    * their own move, then DeviceSetTransitionError reports where each member is; nothing is unwound.
    */
-  async setState(target: DeviceState | string, opts?: OperationOptions): Promise<SetTransitionResult> {
+  async setState(target: DeviceState | string, opts?: SetTransitionOptions): Promise<SetTransitionResult> {
     const t = typeof target === 'string' ? parseState(target) : target;
     const phases = this.plan(t);
     const arcs: SetArcRecord[] = [];
     const results: (TransitionResult | null)[] = this.devices.map(() => null);
     for (const { phase, moves } of phases) {
+      throwIfAborted(opts?.signal);
+      await opts?.beforePhase?.(phase, moves);
       throwIfAborted(opts?.signal);
       const settled = await Promise.allSettled(
         moves.map((m) => this.devices[m.index]!.setState(parseState(m.to), { signal: opts?.signal })),

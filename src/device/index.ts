@@ -6,9 +6,10 @@ export {
   type SetMove,
   type SetPhase,
   type SetPhasePlan,
+  type SetTransitionOptions,
   type SetTransitionResult,
 } from './device-set.ts';
-export { MigrationDevice, type TransitionResult } from './migration-device.ts';
+export { type ArcRecord, MigrationDevice, type TransitionResult } from './migration-device.ts';
 export { DEFAULT_DEVICE, type OpenDeviceOptions, openDevice } from './open-device.ts';
 export { openSimBackend } from './sim/open-sim.ts';
 export { SIM_PROFILES, type SimProfile } from './sim/profiles.ts';

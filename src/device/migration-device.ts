@@ -42,11 +42,23 @@ export interface TransitionResult {
  * (`savingSession` in STOP_COPY and PRE_COPY*, `resumingSession` in RESUMING). Get one with {@link openDevice} (or
  * `MigrationDevice.open` over your own `DeviceBackend`); close it when done (the device keeps its state).
  */
+/** One single arc a device took, as its observers see it. */
+export interface ArcRecord {
+  device: string;
+  from: DeviceState;
+  to: DeviceState;
+  /** performance.now() when the arc completed. */
+  at: number;
+  /** How long the arc took, in ms. */
+  ms: number;
+}
+
 export class MigrationDevice {
   readonly backend: DeviceBackend;
   readonly flags: number;
   #state: DeviceState;
   #session: DataSession | null = null;
+  readonly #observers = new Set<(arc: ArcRecord) => void>();
 
   private constructor(backend: DeviceBackend, flags: number, state: DeviceState) {
     this.backend = backend;
@@ -83,6 +95,15 @@ export class MigrationDevice {
     return this.#session;
   }
 
+  /**
+   * Calls `listener` after every single arc this device completes (in order, across all its transitions); returns
+   * the function that stops it. A migration builds its arc log, state timings and events from this.
+   */
+  observeArcs(listener: (arc: ArcRecord) => void): () => void {
+    this.#observers.add(listener);
+    return () => this.#observers.delete(listener);
+  }
+
   /** Reads the state from the device (it may have been changed by someone else). */
   async refreshState(opts?: OperationOptions): Promise<DeviceState> {
     this.#state = await this.backend.readState(opts);
@@ -108,8 +129,11 @@ export class MigrationDevice {
         signal: opts?.signal,
         readState: () => this.backend.readState(),
         arc: async (a, b, signal) => {
+          const started = performance.now();
           const session = await this.backend.applyArc(a, b, { signal });
           this.#state = b;
+          const at = performance.now();
+          for (const observe of this.#observers) observe({ device: this.id, from: a, to: b, at, ms: at - started });
           const effect = arcSessionEffect(a, b);
           if (effect.closes) await this.#closeSession();
           if (effect.opens) {

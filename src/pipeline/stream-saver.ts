@@ -70,6 +70,8 @@ export interface SectionResult {
   kind: SectionKind;
   bytes: number;
   chunks: number;
+  /** Stream bytes the section took, its marker included. */
+  wireBytes: number;
 }
 
 export interface SaveResult extends TransferStats {
@@ -207,6 +209,7 @@ export class StreamSaver {
       await this.#sink.write(marker, { signal: this.#signal });
       this.#meter.overhead(marker.length);
       const result = await this.#pump(kind, source);
+      result.wireBytes += marker.length;
       this.#sections.push(result);
       return result;
     } catch (err) {
@@ -242,6 +245,7 @@ export class StreamSaver {
     signal?.addEventListener('abort', onAbort, { once: true });
     let bytes = 0;
     let chunks = 0;
+    let wireBytes = 0;
 
     const writerLoop = async () => {
       for (;;) {
@@ -261,6 +265,7 @@ export class StreamSaver {
         this.#meter.chunk(chunk.descriptor.rawLength, chunk.bytes.length);
         bytes += chunk.descriptor.rawLength;
         chunks++;
+        wireBytes += chunk.bytes.length;
       }
     };
 
@@ -303,7 +308,7 @@ export class StreamSaver {
 
     try {
       await runLoopPair(readerLoop, writerLoop, halt, () => stop);
-      return { kind, bytes, chunks };
+      return { kind, bytes, chunks, wireBytes };
     } finally {
       signal?.removeEventListener('abort', onAbort);
       await source.close().catch(() => {});
@@ -361,7 +366,11 @@ export class StreamSaver {
   }
 
   /** Writes the trailer, ends the sink, stops the workers. */
-  async finish(): Promise<SaveResult> {
+  /**
+   * Writes the trailer, ends the sink, stops the workers. `keepWorkers`: leave the codec threads to `release()`
+   * (stopping threads takes milliseconds a migration's downtime need not pay).
+   */
+  async finish(opts: { keepWorkers?: boolean } = {}): Promise<SaveResult> {
     if (this.#failure) throw this.#failure;
     if (this.#finished) throw new PipelineConfigError('the stream is already finished');
     this.#finished = true;
@@ -378,7 +387,7 @@ export class StreamSaver {
       await this.#sink.abort(err);
       throw err;
     } finally {
-      await this.#pool.close();
+      if (!opts.keepWorkers || this.#failure) await this.#pool.close();
     }
     return {
       header: this.header,
@@ -398,6 +407,11 @@ export class StreamSaver {
     }
     if (!receipt) throw new PeerFailedError(this.#sink.name, { message: 'its receipt was cut short' });
     if (!receipt.ok) throw new PeerFailedError(this.#sink.name, receipt);
+  }
+
+  /** Stops the codec threads (after `finish({ keepWorkers: true })`). Idempotent. */
+  release(): Promise<void> {
+    return this.#pool.close();
   }
 
   /** Stops everything after a failure: workers terminated, sink torn down (a partial file removed). Idempotent. */

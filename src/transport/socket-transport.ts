@@ -169,132 +169,221 @@ const peerName = (s: net.Socket) =>
     ? `${s.remoteAddress.includes(':') ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`
     : 'a local peer';
 
+/** A peer a listener admitted, with what its admission check found. */
+export interface AdmittedPeer<T> {
+  socket: net.Socket;
+  /** What `admit` resolved with (for a connection's preamble, say). */
+  value: T;
+  /** `host:port` of the peer, for messages. */
+  name: string;
+}
+
+export interface ListenerOptions<T> extends Omit<SocketOptions, 'admit'> {
+  /**
+   * Checks each connected (and, for TLS, authenticated) peer within the handshake deadline; throw to refuse it.
+   * Bytes it reads and does not consume must be put back with `socket.unshift`.
+   */
+  admit?: ((socket: net.Socket, signal: AbortSignal) => Promise<T>) | null | undefined;
+}
+
+/**
+ * A listening socket that admits peers one by one: each connection must complete the TLS handshake (tls://) and
+ * pass `admit` within the handshake deadline, else it is refused (told to `onRefused`) and the listener waits on.
+ * Admitted peers queue until `next()` takes them. Half-open connections: the peer's end of stream does not make this
+ * side close before it has read and handled all of it.
+ */
+export class SocketListener<T = void> {
+  readonly address: string;
+  readonly #server: net.Server;
+  readonly #spec: SocketSpec;
+  readonly #refused: string[] = [];
+  readonly #ready: AdmittedPeer<T>[] = [];
+  readonly #pending = new Set<net.Socket>();
+  #waiter: { resolve(p: AdmittedPeer<T>): void; reject(e: Error): void } | null = null;
+  #failure: Error | null = null;
+  #closed = false;
+
+  private constructor(server: net.Server, spec: SocketSpec, address: string) {
+    this.#server = server;
+    this.#spec = spec;
+    this.address = address;
+  }
+
+  /** Binds and reports the address (`onListening`). */
+  static async open<T = void>(spec: SocketSpec, opts: ListenerOptions<T> = {}): Promise<SocketListener<T>> {
+    throwIfAborted(opts.signal);
+    const useTls = spec.kind === 'tcp' && spec.tls;
+    // TLS is layered on each connection here rather than by tls.Server, which reports nothing for a client that
+    // gives up on the handshake of a half-open connection (one that does not trust our certificate just closes).
+    const tlsOptions = useTls ? tlsServerOptions(opts.tls) : undefined;
+    const secureContext = tlsOptions ? tls.createSecureContext(tlsOptions) : undefined;
+    const server = net.createServer({ allowHalfOpen: true });
+    const endpoint = formatTransportSpec(spec);
+    if (spec.kind === 'unix') await refuseExistingPath(spec.path, endpoint);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new ListenFailedError(endpoint, err.message, { cause: err }));
+      server.once('error', onError);
+      const done = () => {
+        server.off('error', onError);
+        resolve();
+      };
+      if (spec.kind === 'unix') server.listen(spec.path, done);
+      else server.listen(spec.port, spec.host, done);
+    });
+    const bound = server.address();
+    const address =
+      spec.kind === 'unix' || bound === null || typeof bound === 'string'
+        ? endpoint
+        : formatTransportSpec({ ...spec, port: bound.port });
+    const listener = new SocketListener<T>(server, spec, address);
+    listener.#serve(opts, useTls ? { tlsOptions: tlsOptions!, secureContext: secureContext! } : null);
+    opts.onListening?.(address);
+    return listener;
+  }
+
+  /** Who was refused so far, and why. */
+  get refused(): readonly string[] {
+    return this.#refused;
+  }
+
+  /** The next admitted peer; AcceptTimeoutError (naming the refused) when none comes within `timeoutMs`. */
+  next(opts: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {}): Promise<AdmittedPeer<T>> {
+    const ready = this.#ready.shift();
+    if (ready) return Promise.resolve(ready);
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(new ListenFailedError(this.address, 'the listener is closed'));
+    if (opts.signal?.aborted) return Promise.reject(new AbortedError(undefined, { cause: opts.signal.reason }));
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        this.#waiter = null;
+      };
+      const onAbort = () => {
+        done();
+        reject(new AbortedError(undefined, { cause: opts.signal?.reason }));
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (opts.timeoutMs) {
+        timer = setTimeout(() => {
+          done();
+          reject(new AcceptTimeoutError(this.address, opts.timeoutMs!, this.#refused));
+        }, opts.timeoutMs);
+      }
+      this.#waiter = {
+        resolve: (p) => {
+          done();
+          resolve(p);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      };
+    });
+  }
+
+  /** Stops listening: peers still being checked are dropped, admitted ones not taken are closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#pending) s.destroy();
+    for (const p of this.#ready.splice(0)) p.socket.destroy();
+    this.#waiter?.reject(new ListenFailedError(this.address, 'the listener was closed'));
+    // Stops accepting; connections already handed out stay open (close's callback would wait for them).
+    this.#server.close();
+    if (this.#spec.kind === 'unix') await rm(this.#spec.path, { force: true }).catch(() => {});
+  }
+
+  #serve(
+    opts: ListenerOptions<T>,
+    secure: { tlsOptions: tls.TlsOptions; secureContext: tls.SecureContext } | null,
+  ): void {
+    const handshakeMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_MS;
+    this.#server.on('error', (err) => {
+      this.#failure ??= new ListenFailedError(this.address, err.message, { cause: err });
+      this.#waiter?.reject(this.#failure);
+    });
+    const refuse = (socket: net.Socket, reason: string, name: string) => {
+      this.#pending.delete(socket);
+      socket.on('error', () => {});
+      socket.destroy();
+      if (this.#closed) return;
+      this.#refused.push(`${name}: ${reason}`);
+      opts.onRefused?.(name, reason);
+    };
+    const admitted = (peer: AdmittedPeer<T>) => {
+      this.#pending.delete(peer.socket);
+      if (this.#closed) return void peer.socket.destroy();
+      if (this.#waiter) this.#waiter.resolve(peer);
+      else this.#ready.push(peer);
+    };
+    // A connected (and, for TLS, authenticated) peer still has to pass the caller's check in time.
+    const consider = (socket: net.Socket, name: string) => {
+      if (this.#closed) return void socket.destroy();
+      this.#pending.add(socket);
+      socket.on('error', () => {}); // owned from the first moment; reads report errors through the stream
+      tune(socket);
+      if (!opts.admit) return admitted({ socket, value: undefined as T, name });
+      const ac = new AbortController();
+      const t = setTimeout(() => ac.abort(), handshakeMs);
+      opts.admit(socket, ac.signal).then(
+        (value) => {
+          clearTimeout(t);
+          if (socket.destroyed) refuse(socket, 'went away before it was accepted', name);
+          else admitted({ socket, value, name });
+        },
+        (err: Error) => {
+          clearTimeout(t);
+          refuse(socket, ac.signal.aborted ? `sent no valid start within ${handshakeMs} ms` : err.message, name);
+        },
+      );
+    };
+    this.#server.on('connection', (raw: net.Socket) => {
+      const name = peerName(raw);
+      if (!secure) return consider(raw, name);
+      const tlsSocket = new tls.TLSSocket(raw, {
+        ...secure.tlsOptions,
+        isServer: true,
+        secureContext: secure.secureContext,
+        allowHalfOpen: true,
+      } as tls.TLSSocketOptions);
+      let done = false;
+      const fail = (reason: string) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        refuse(tlsSocket, reason, name);
+        raw.destroy();
+      };
+      const timer = setTimeout(() => fail(`no TLS handshake within ${handshakeMs} ms`), handshakeMs);
+      tlsSocket.once('secure', () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        consider(tlsSocket, name);
+      });
+      tlsSocket.on('error', (err) => fail(`TLS handshake failed: ${describeTlsFailure(err, Boolean(opts.tls?.psk))}`));
+      const gone = () => fail('closed the connection during the TLS handshake (does it trust this certificate?)');
+      tlsSocket.once('end', gone);
+      tlsSocket.once('close', gone);
+    });
+  }
+}
+
 /**
  * Binds, reports the address, and accepts one peer: the first that completes the TLS handshake (tls://) and passes
  * `admit` within the handshake deadline. Peers that fail are refused (told to `onRefused`) and the listener keeps
  * waiting until `acceptTimeoutMs`. Then it stops listening (and removes a UNIX socket file).
  */
 export async function acceptSocket(spec: SocketSpec, opts: SocketOptions = {}): Promise<net.Socket> {
-  throwIfAborted(opts.signal);
-  const useTls = spec.kind === 'tcp' && spec.tls;
-  const handshakeMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_MS;
-  // allowHalfOpen: the sender's end of stream must not make this side close before it has read and handled all of
-  // it; the close then tells the sender how it went (clean: all read; reset: this side failed with bytes unread).
-  // TLS is layered on each connection here rather than by tls.Server, which reports nothing for a client that gives
-  // up on the handshake of a half-open connection (one that does not trust our certificate just closes).
-  const tlsOptions = useTls ? tlsServerOptions(opts.tls) : undefined;
-  const secureContext = tlsOptions ? tls.createSecureContext(tlsOptions) : undefined;
-  const server = net.createServer({ allowHalfOpen: true });
-  const endpoint = formatTransportSpec(spec);
-  if (spec.kind === 'unix') await refuseExistingPath(spec.path, endpoint);
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(new ListenFailedError(endpoint, err.message, { cause: err }));
-    server.once('error', onError);
-    const done = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    if (spec.kind === 'unix') server.listen(spec.path, done);
-    else server.listen(spec.port, spec.host, done);
-  });
-  const bound = server.address();
-  const address =
-    spec.kind === 'unix' || bound === null || typeof bound === 'string'
-      ? endpoint
-      : formatTransportSpec({ ...spec, port: bound.port });
-  opts.onListening?.(address);
-
-  const refused: string[] = [];
-  const candidates = new Set<net.Socket>();
+  const listener = await SocketListener.open<void>(spec, opts);
   try {
-    return await new Promise<net.Socket>((resolve, reject) => {
-      let settled = false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = (err: Error | null, socket?: net.Socket) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-        server.removeAllListeners('error');
-        server.on('error', () => {});
-        for (const c of candidates) if (c !== socket) c.destroy();
-        if (err) reject(err);
-        else resolve(socket!);
-      };
-      const refuse = (socket: net.Socket, reason: string, name = peerName(socket)) => {
-        candidates.delete(socket);
-        socket.on('error', () => {});
-        socket.destroy();
-        if (settled) return;
-        refused.push(`${name}: ${reason}`);
-        opts.onRefused?.(name, reason);
-      };
-      const onAbort = () => finish(new AbortedError(undefined, { cause: opts.signal?.reason }));
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      if (opts.acceptTimeoutMs) {
-        timer = setTimeout(
-          () => finish(new AcceptTimeoutError(address, opts.acceptTimeoutMs!, refused)),
-          opts.acceptTimeoutMs,
-        );
-      }
-      server.once('error', (err) => finish(new ListenFailedError(address, err.message, { cause: err })));
-      // A connected (and, for TLS, authenticated) peer still has to pass the caller's check in time.
-      const consider = (socket: net.Socket) => {
-        if (settled) return void socket.destroy();
-        candidates.add(socket);
-        socket.on('error', () => {}); // owned from the first moment; reads report errors through the stream
-        tune(socket);
-        if (!opts.admit) return finish(null, socket);
-        const name = peerName(socket);
-        const ac = new AbortController();
-        const t = setTimeout(() => ac.abort(), handshakeMs);
-        opts.admit(socket, ac.signal).then(
-          () => {
-            clearTimeout(t);
-            if (socket.destroyed) refuse(socket, 'went away before it was accepted', name);
-            else finish(null, socket);
-          },
-          (err: Error) => {
-            clearTimeout(t);
-            refuse(socket, ac.signal.aborted ? `sent no valid start within ${handshakeMs} ms` : err.message, name);
-          },
-        );
-      };
-      server.on('connection', (raw: net.Socket) => {
-        if (!useTls) return consider(raw);
-        const name = peerName(raw);
-        const secure = new tls.TLSSocket(raw, {
-          ...tlsOptions,
-          isServer: true,
-          secureContext,
-          allowHalfOpen: true,
-        } as tls.TLSSocketOptions);
-        let done = false;
-        const fail = (reason: string) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          refuse(secure, reason, name);
-          raw.destroy();
-        };
-        const timer = setTimeout(() => fail(`no TLS handshake within ${handshakeMs} ms`), handshakeMs);
-        secure.once('secure', () => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          consider(secure);
-        });
-        secure.on('error', (err) => fail(`TLS handshake failed: ${describeTlsFailure(err, Boolean(opts.tls?.psk))}`));
-        const gone = () => fail('closed the connection during the TLS handshake (does it trust this certificate?)');
-        secure.once('end', gone);
-        secure.once('close', gone);
-      });
-    });
+    return (await listener.next({ timeoutMs: opts.acceptTimeoutMs, signal: opts.signal })).socket;
   } finally {
     // One peer per stream: stop listening right away (the accepted socket stays open).
-    server.close();
-    if (spec.kind === 'unix') await rm(spec.path, { force: true }).catch(() => {});
+    await listener.close();
   }
 }
 
@@ -341,6 +430,7 @@ export function peekBytes(
     socket.once('end', onEnd);
     socket.once('close', onEnd);
     signal.addEventListener('abort', onAbort, { once: true });
+    socket.resume(); // a previous peek paused it; a 'data' listener alone does not resume a paused stream
   });
 }
 
@@ -412,7 +502,11 @@ const MAX_REPLY = 64 << 10;
 export function socketSink(
   socket: net.Socket,
   endpoint: string,
-  opts: SocketOptions & { closeGraceMs?: number } = {},
+  opts: SocketOptions & {
+    closeGraceMs?: number;
+    /** end() only half-closes (FIN) and returns: the caller learns the outcome another way (a migration). */
+    awaitPeerClose?: boolean;
+  } = {},
 ): ByteSink {
   // Keep what the peer answers (its receipt, bounded) and drain the rest, or its FIN would never be seen.
   const reply: Buffer[] = [];
@@ -421,6 +515,7 @@ export function socketSink(
     if (replied + d.length <= MAX_REPLY) reply.push(d);
     replied += d.length;
   });
+  socket.resume();
   let resetBy: Error | null = null;
   socket.on('error', (err) => (resetBy ??= err));
   const closed = new Promise<boolean>((resolve) => socket.once('close', (hadError) => resolve(hadError)));
@@ -431,6 +526,7 @@ export function socketSink(
     write: (data, o) => guarded.write(data, o),
     async end(o) {
       await inner.end(o);
+      if (opts.awaitPeerClose === false) return;
       // the receiver may still be writing what it read into its device: wait as long as a stall would be tolerated
       const grace = opts.closeGraceMs ?? (opts.idleTimeoutMs || 10_000);
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,0 +1,148 @@
+// The options migrate, send and receive share, and how they map to the library's migration options.
+import { UsageError } from '../errors.ts';
+import type { LinkOptions, SourceMigrationOptions } from '../migration/index.ts';
+import type { Codec } from '../stream/index.ts';
+import { LinkRateLimiter, parseRate } from '../transport/rate-limit.ts';
+import { loadTlsFiles } from '../transport/tls-config.ts';
+import type { CompletionHint, OptionTable } from './command.ts';
+import { parseByteSize, parseCount } from './transfer-options.ts';
+
+export const streamOptionSpec = {
+  codec: { type: 'string' },
+  level: { type: 'string' },
+  chunking: { type: 'string' },
+  'chunk-size': { type: 'string' },
+  workers: { type: 'string' },
+  budget: { type: 'string' },
+} as const satisfies OptionTable;
+
+export const convergenceOptionSpec = {
+  downtime: { type: 'string' },
+  'max-rounds': { type: 'string' },
+  'max-time': { type: 'string' },
+  'no-precopy': { type: 'boolean' },
+  'on-no-converge': { type: 'string' },
+  'max-bandwidth': { type: 'string' },
+} as const satisfies OptionTable;
+
+export const linkOptionSpec = {
+  timeout: { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'accept-timeout': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-servername': { type: 'string' },
+  'psk-file': { type: 'string' },
+  'psk-identity': { type: 'string' },
+  json: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+} as const satisfies OptionTable;
+
+export const migrationOptionValues = {
+  codec: ['lz4', 'zstd', 'none'],
+  chunking: ['fixed', 'cdc'],
+  'on-no-converge': ['switch', 'abort'],
+  'tls-cert': 'file',
+  'tls-key': 'file',
+  'tls-ca': 'file',
+  'psk-file': 'file',
+} as const satisfies Record<string, CompletionHint>;
+
+export const migrationUsage = `stream:
+  --codec lz4|zstd|none   compression of each device's stream (default lz4); --level N for zstd
+  --chunking fixed|cdc    --chunk-size BYTES   --workers N (codec threads in all)   --budget BYTES (per stream)
+convergence (source):
+  --downtime DURATION     the downtime to aim for (default 300ms; 1.5s, 250ms, or ms)
+  --max-rounds N          pre-copy rounds at most (default 30)
+  --max-time DURATION     pre-copy time at most (default 300s)
+  --on-no-converge switch|abort   out of rounds or time: switch over anyway (default) or abort
+  --no-precopy            stop-and-copy: no pre-copy rounds, the same protocol and statistics
+  --max-bandwidth RATE    the link's rate limit for every device stream together, like QEMU's max-bandwidth:
+                          100m (bytes/s, binary units), 1gbit (bits/s)
+link:
+  --timeout SEC           fail when the peer or a device moves nothing for SEC (default 60)
+  --connect-timeout SEC   send: keep retrying while nobody listens (default 10)
+  --accept-timeout SEC    receive: wait this long for the source (default 300, 0 = forever)
+  --tls-cert FILE --tls-key FILE --tls-ca FILE --tls-servername NAME   TLS with certificates (tls://)
+  --psk-file FILE [--psk-identity ID]   TLS with a pre-shared key (hex)
+  --json                  the result as one JSON object on stdout; events as NDJSON on stderr
+  --no-progress           no live line (phases and rounds are still reported)`;
+
+/** `300ms`, `1.5s`, `2m`; a bare number is in `unit`. */
+export function parseDuration(text: string, what: string, unit: 'ms' | 's'): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`${what} must be a duration like 300ms, 1.5s or 2m, not ${JSON.stringify(text)}`);
+  const u = (m[2] ?? unit).toLowerCase();
+  return Number(m[1]) * (u === 'ms' ? 1 : u === 's' ? 1000 : 60_000);
+}
+
+type Values = { [k: string]: string | boolean | string[] | undefined };
+
+const str = (v: Values, k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+
+export function streamOptions(values: Values) {
+  const codec = str(values, 'codec') ?? 'lz4';
+  if (!['lz4', 'zstd', 'none'].includes(codec)) {
+    throw new UsageError(`--codec must be lz4, zstd or none, not ${JSON.stringify(codec)}`);
+  }
+  const chunking = str(values, 'chunking') ?? 'fixed';
+  if (chunking !== 'fixed' && chunking !== 'cdc') {
+    throw new UsageError(`--chunking must be fixed or cdc, not ${JSON.stringify(chunking)}`);
+  }
+  const chunkSize = str(values, 'chunk-size');
+  const budget = str(values, 'budget');
+  return {
+    codec: codec as Codec,
+    level: parseCount(str(values, 'level'), '--level', 1),
+    chunking: chunking as 'fixed' | 'cdc',
+    chunkSize: chunkSize === undefined ? undefined : parseByteSize(chunkSize, '--chunk-size'),
+    workers: parseCount(str(values, 'workers'), '--workers'),
+    budget: budget === undefined ? undefined : parseByteSize(budget, '--budget'),
+  };
+}
+
+export function convergenceOptions(values: Values): Partial<SourceMigrationOptions> {
+  const onNoConverge = str(values, 'on-no-converge') ?? 'switch';
+  if (onNoConverge !== 'switch' && onNoConverge !== 'abort') {
+    throw new UsageError(`--on-no-converge must be switch or abort, not ${JSON.stringify(onNoConverge)}`);
+  }
+  const downtime = str(values, 'downtime');
+  const maxTime = str(values, 'max-time');
+  return {
+    precopy: !values['no-precopy'],
+    downtimeMs: downtime === undefined ? undefined : parseDuration(downtime, '--downtime', 'ms'),
+    maxRounds: parseCount(str(values, 'max-rounds'), '--max-rounds', 1),
+    maxTimeMs: maxTime === undefined ? undefined : parseDuration(maxTime, '--max-time', 's'),
+    onNoConverge,
+  };
+}
+
+/** The link options; `limit`: whether --max-bandwidth applies (the sending side's). */
+export async function linkOptions(
+  values: Values,
+  signal: AbortSignal,
+): Promise<{ link: LinkOptions; idleMs: number; acceptTimeoutMs: number }> {
+  const timeout = parseCount(str(values, 'timeout'), '--timeout') ?? 60;
+  const connectTimeout = parseCount(str(values, 'connect-timeout'), '--connect-timeout') ?? 10;
+  const acceptTimeout = parseCount(str(values, 'accept-timeout'), '--accept-timeout') ?? 300;
+  const bandwidth = str(values, 'max-bandwidth');
+  const tls = await loadTlsFiles({
+    certFile: str(values, 'tls-cert'),
+    keyFile: str(values, 'tls-key'),
+    caFile: str(values, 'tls-ca'),
+    pskFile: str(values, 'psk-file'),
+    pskIdentity: str(values, 'psk-identity'),
+    servername: str(values, 'tls-servername'),
+  });
+  return {
+    link: {
+      signal,
+      tls,
+      connectTimeoutMs: connectTimeout * 1000,
+      limiter: bandwidth === undefined ? undefined : new LinkRateLimiter(parseRate(bandwidth, '--max-bandwidth')),
+    },
+    idleMs: timeout * 1000,
+    acceptTimeoutMs: acceptTimeout * 1000,
+  };
+}

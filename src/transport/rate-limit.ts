@@ -1,0 +1,131 @@
+// A link's bandwidth as a limit: one token bucket shared by every connection that crosses the link (a migration's
+// data streams share it, as they would share a real link), like QEMU's max-bandwidth. It also lets tests and demos
+// model a slow link on loopback, so convergence and downtime can be measured against a known rate.
+import { AbortedError, UsageError } from '../errors.ts';
+import type { ByteSink } from '../pipeline/byte-endpoints.ts';
+
+/** Writes are cut into slices of at most this many bytes, so streams sharing the bucket interleave finely. */
+const SLICE = 64 << 10;
+
+interface Waiter {
+  bytes: number;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+export class LinkRateLimiter {
+  /** Bytes per second. */
+  readonly rate: number;
+  /** The most that may go at once after an idle spell. */
+  readonly burst: number;
+  #tokens: number;
+  #last = performance.now();
+  #queue: Waiter[] = [];
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Bytes that went through. */
+  sent = 0;
+
+  constructor(bytesPerSecond: number, opts: { burstBytes?: number } = {}) {
+    if (!(bytesPerSecond > 0) || !Number.isFinite(bytesPerSecond)) {
+      throw new UsageError(`a link rate must be a positive number of bytes per second, not ${bytesPerSecond}`);
+    }
+    this.rate = bytesPerSecond;
+    // 10 ms worth, at least one slice: smooth at any rate, without a timer per small write
+    this.burst = opts.burstBytes ?? Math.max(SLICE, Math.round(bytesPerSecond / 100));
+    this.#tokens = this.burst;
+  }
+
+  /** Waits (first come, first served) until `bytes` may cross the link. */
+  take(bytes: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new AbortedError(undefined, { cause: signal.reason }));
+    this.#refill();
+    if (this.#queue.length === 0 && this.#tokens >= Math.min(bytes, this.burst)) {
+      this.#tokens -= bytes;
+      this.sent += bytes;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        bytes,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject,
+      };
+      const onAbort = () => {
+        const i = this.#queue.indexOf(waiter);
+        if (i >= 0) this.#queue.splice(i, 1);
+        reject(new AbortedError(undefined, { cause: signal?.reason }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#queue.push(waiter);
+      this.#schedule();
+    });
+  }
+
+  #refill(): void {
+    const now = performance.now();
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) * this.rate) / 1000);
+    this.#last = now;
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#queue.length === 0) return;
+    const head = this.#queue[0]!;
+    // a slice larger than the bucket goes once the bucket is full, and runs the balance negative (its debt is paid
+    // before anything else goes): the average rate holds for any write size
+    const need = Math.min(head.bytes, this.burst) - this.#tokens;
+    const ms = need <= 0 ? 0 : Math.ceil((need * 1000) / this.rate);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#refill();
+      while (this.#queue.length > 0) {
+        const w = this.#queue[0]!;
+        if (this.#tokens < Math.min(w.bytes, this.burst)) break;
+        this.#queue.shift();
+        this.#tokens -= w.bytes;
+        this.sent += w.bytes;
+        w.resolve();
+      }
+      this.#schedule();
+    }, ms);
+  }
+}
+
+/** `sink` with every write passed through `limiter` (in slices, so sharers interleave). */
+export function rateLimitedSink(sink: ByteSink, limiter: LinkRateLimiter): ByteSink {
+  return {
+    name: sink.name,
+    async write(data, opts) {
+      for (let off = 0; off < data.length; off += SLICE) {
+        const piece = data.subarray(off, Math.min(data.length, off + SLICE));
+        await limiter.take(piece.length, opts?.signal);
+        await sink.write(piece, opts);
+      }
+    },
+    end: (opts) => sink.end(opts),
+    abort: (reason) => sink.abort(reason),
+  };
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+const BIT_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 };
+
+/**
+ * A rate in bytes per second: `100m` or `100m/s` (bytes, binary units: 100 MiB/s), `10gbit` or `10gbit/s` (bits,
+ * decimal units as links are sold: 1.25e9 bytes/s), `1.5g`.
+ */
+export function parseRate(text: string, what = 'a rate'): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(bit|bps|b|ib)?(?:\/s)?$/i.exec(text.trim());
+  if (!m) {
+    throw new UsageError(
+      `${what} must be like 100m (bytes/s, binary units) or 10gbit (bits/s), not ${JSON.stringify(text)}`,
+    );
+  }
+  const unit = m[2]!.toLowerCase();
+  const bits = /^(bit|bps)$/i.test(m[3] ?? '');
+  const value = bits ? (Number(m[1]) * BIT_UNITS[unit]!) / 8 : Number(m[1]) * BYTE_UNITS[unit]!;
+  if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`${what} ${JSON.stringify(text)} is out of range`);
+  return value;
+}
