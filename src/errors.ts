@@ -394,9 +394,11 @@ export class PeerFailedError extends VfioMigrateError {
   constructor(
     endpoint: string,
     info: { code?: string | undefined; message?: string | undefined; finalState?: string | undefined },
+    what = 'the receiver',
+    did = 'failed to load the stream',
   ) {
     super(
-      `the receiver at ${endpoint} failed to load the stream: ${info.code ?? 'unknown error'}: ${info.message ?? ''}` +
+      `${what} at ${endpoint} ${did}: ${info.code ?? 'unknown error'}: ${info.message ?? ''}` +
         (info.finalState ? ` (its device is now ${info.finalState})` : ''),
     );
     this.endpoint = endpoint;

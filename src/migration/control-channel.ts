@@ -185,7 +185,14 @@ export class ControlChannel {
       }
       if (m.type === 'failed') {
         this.peerFailure = m;
-        this.#fail(new PeerFailedError(this.peer, { code: m.code, message: `${m.message} (in ${m.phase})` }));
+        this.#fail(
+          new PeerFailedError(
+            this.peer,
+            { code: m.code, message: `${m.message} (in ${m.phase})` },
+            'the peer',
+            'failed',
+          ),
+        );
         continue;
       }
       const waiter = [...this.#waiters].find((w) => w.types.includes(m.type));

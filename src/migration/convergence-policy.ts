@@ -127,10 +127,10 @@ export class ThroughputMeter {
   }
 
   /**
-   * The throughput is that of the rounds large enough to tell one (at least 64 KiB), all else being a round's
-   * fixed cost; the latency is the smallest part of any round those bytes do not explain. A pre-copy round also
-   * waits for a running device to dirty something (pacing), which only adds time: the smallest residue is the
-   * closest to the fixed cost the STOP_COPY part will pay.
+   * The throughput and the fixed latency of a round, from the rounds large enough to tell (at least 64 KiB): a
+   * least-squares line through their (bytes, ms) when there are two sizes to tell apart, else their bytes over
+   * their time. Small rounds mostly wait for a running device to dirty something (pacing), which says nothing of
+   * the STOP_COPY part; they only bound the latency from above.
    */
   fit(): { rate: number; latencyMs: number } {
     const big = this.#samples.filter(([b]) => b >= 64 << 10);
@@ -138,9 +138,15 @@ export class ThroughputMeter {
     const bytes = use.reduce((a, [b]) => a + b, 0);
     const ms = use.reduce((a, [, t]) => a + t, 0);
     if (bytes === 0 || ms === 0) return { rate: 0, latencyMs: 0 };
-    const rate = (bytes * 1000) / ms;
-    const latencyMs = Math.max(0, Math.min(...this.#samples.map(([b, t]) => t - (b * 1000) / rate)));
-    return { rate, latencyMs };
+    const n = use.length;
+    const mb = bytes / n;
+    const mt = ms / n;
+    const sbb = use.reduce((a, [b]) => a + (b - mb) ** 2, 0);
+    const slope = sbb > 0 ? use.reduce((a, [b, t]) => a + (b - mb) * (t - mt), 0) / sbb : 0;
+    if (n < 2 || slope <= 0) return { rate: (bytes * 1000) / ms, latencyMs: 0 };
+    const ceiling = Math.min(...this.#samples.map(([, t]) => t));
+    const latencyMs = Math.min(Math.max(0, mt - slope * mb), ceiling);
+    return { rate: (bytes * 1000) / Math.max(1e-9, ms - n * latencyMs), latencyMs };
   }
 }
 

@@ -66,13 +66,16 @@ export function sourceFromAsyncIterable(
   let pending: Uint8Array | null = null;
   let done = false;
   let closed = false;
+  let waiting = false;
   return {
     name,
     async read(into, opts) {
       throwIfAborted(opts?.signal);
       while (!pending || pending.length === 0) {
         if (done || closed) return 0;
-        const r = await iterator.next();
+        waiting = true;
+        const r = await Promise.resolve(iterator.next()).finally(() => (waiting = false));
+        if (closed) return 0;
         if (r.done) {
           done = true;
           return 0;
@@ -89,10 +92,16 @@ export function sourceFromAsyncIterable(
       if (closed) return;
       closed = true;
       pending = null;
+      // Release the underlying stream first: an async generator's return() waits behind a next() still pending
+      // (a read of an idle socket), so awaiting it first would hold the close until the peer sent something.
       try {
-        if (!done) await iterator.return?.();
-      } finally {
         await onClose?.();
+      } finally {
+        if (!done) {
+          const returned = iterator.return?.();
+          if (waiting) void Promise.resolve(returned).catch(() => {});
+          else await returned;
+        }
       }
     },
   };

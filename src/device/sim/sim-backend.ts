@@ -170,6 +170,8 @@ export class SimBackend implements DeviceBackend {
     const err = new DeviceGoneError(this.id, this.#gone);
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
+    // a write the dead device will never take must fail now, not when a timer gives up on it
+    this.#resuming?.deviceGone(err);
   }
 
   #call<T>(req: SimRequest, signal?: AbortSignal): Promise<T> {

@@ -195,6 +195,12 @@ export class SimResumingSession implements ResumingSession {
     this.#bytesWritten += data.length;
   }
 
+  /** The device died: a write in flight (and every later one) fails with `err`. */
+  deviceGone(err: Error): void {
+    this.#broken ??= err;
+    this.#socket.destroy();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -12,6 +12,7 @@ import {
   initialDataSize,
   MAX_RECORD_PAGES,
   RECORD_HEADER_SIZE,
+  recordSize,
   TRAILER_SIZE,
 } from './device-stream-format.ts';
 import { fillPage } from './page-content.ts';
@@ -44,6 +45,8 @@ export class StateProducer {
   #records = 0;
   #written = 0;
   #trailerWritten = false;
+  /** What `written` will be once the dirty record (or trailer) being written now is out; 0 when none is. */
+  #emitEnd = 0;
   readonly #initialTotal: number;
   readonly #hash = createHash('sha256');
   #wake: (() => void) | null = null;
@@ -92,7 +95,9 @@ export class StateProducer {
     this.#model.accrue();
     const unsentInitial = this.#initialTotal - Math.min(this.#written, this.#initialTotal);
     const trailer = this.#trailerWritten ? 0 : TRAILER_SIZE;
-    return unsentInitial + this.#pendingDirtyBytes() + trailer + Math.max(0, this.#written - read);
+    // a record taken off the dirty queue is no longer pending, and not yet all written: it counts too
+    const emitting = Math.max(0, this.#emitEnd - this.#written);
+    return unsentInitial + this.#pendingDirtyBytes() + emitting + trailer + Math.max(0, this.#written - read);
   }
 
   #pendingDirtyBytes(): number {
@@ -149,13 +154,17 @@ export class StateProducer {
           this.#queue = this.#queue.slice(this.#queueHead);
           this.#queueHead = 0;
         }
+        this.#emitEnd = this.#written + recordSize(n);
         await this.#sendPages((i) => pages[i]!, n);
+        this.#emitEnd = 0;
         continue;
       }
       if (this.#phase === 'stopcopy') {
         const trailer = encodeTrailer(this.#records, this.#written, this.#hash.digest());
         this.#trailerWritten = true;
+        this.#emitEnd = this.#written + trailer.length;
         await this.#emit(trailer, false);
+        this.#emitEnd = 0;
         if (!this.#closed) this.#socket?.end();
         return;
       }
