@@ -8,11 +8,13 @@
 import { DeviceSet } from '../device/device-set.ts';
 import type { MigrationDevice } from '../device/migration-device.ts';
 import {
+  ConnectionLostError,
   DataSessionMissingError,
   DeviceStalledError,
   MigrationProtocolError,
   MigrationRefusedError,
   ProtocolVersionError,
+  StreamTruncatedError,
   toVfioMigrateError,
   type VfioMigrateError,
 } from '../errors.ts';
@@ -134,7 +136,12 @@ export class MigrationDestination extends MigrationEmitter {
       }
       if (hello.version !== PROTOCOL_VERSION) {
         const refusal = new ProtocolVersionError(PROTOCOL_VERSION, hello.version, 'destination');
-        await control.tell({ type: 'refused', code: refusal.code, message: refusal.message });
+        await control.tell({
+          type: 'refused',
+          code: refusal.code,
+          message: refusal.message,
+          version: PROTOCOL_VERSION,
+        });
         throw refusal;
       }
       this.migrationId = hello.migrationId;
@@ -320,6 +327,15 @@ export class MigrationDestination extends MigrationEmitter {
       committed: boolean;
     },
   ): Promise<VfioMigrateError> {
+    // A stream cut by the source's own failure may end here before the source's word on the control connection
+    // does: give that word a moment, so the cause is reported rather than its symptom.
+    const symptom = err instanceof StreamTruncatedError || err instanceof ConnectionLostError;
+    if (symptom && s.control && !s.control.failure.aborted) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 500);
+        s.control!.failure.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+    }
     const peerReason = s.control?.failure.aborted ? (s.control.failure.reason as Error) : null;
     const error =
       peerReason && !this.options.signal?.aborted ? toVfioMigrateError(peerReason) : toVfioMigrateError(err);

@@ -21,7 +21,7 @@ import {
   type VfioMigrateError,
 } from '../errors.ts';
 import { arcSessionEffect, DeviceState, MigrationFlag, stateName } from '../fsm/index.ts';
-import type { ByteSink } from '../pipeline/byte-endpoints.ts';
+import type { ByteSink, ByteSource } from '../pipeline/byte-endpoints.ts';
 import { defaultWorkerCount } from '../pipeline/codec-pool.ts';
 import {
   confirmDataEnd,
@@ -84,6 +84,24 @@ export interface SourceMigrationOptions extends MigrationStreamOptions, Partial<
 }
 
 const toNumber = (n: bigint) => (n >= 0n && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : Number.MAX_SAFE_INTEGER);
+/** A round of a device that announced nothing pending still reads what there is, up to this. */
+const MIN_ROUND_BYTES = 1 << 20;
+
+/** `source` ending after `limit` bytes. */
+function atMost(source: ByteSource, limit: number): ByteSource {
+  let left = limit;
+  return {
+    name: source.name,
+    async read(into, opts) {
+      if (left <= 0) return 0;
+      const n = await source.read(left < into.length ? into.subarray(0, left) : into, opts);
+      left -= n;
+      return n;
+    },
+    close: () => source.close(),
+  };
+}
+
 const opensSession = (from: number, to: number) =>
   arcSessionEffect(from as DeviceState, to as DeviceState).opens !== null;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -193,7 +211,9 @@ export class MigrationSource extends MigrationEmitter {
         what: 'handshake answer',
       });
       if (answer.type === 'refused') {
-        if (answer.code === 'VFM_PROTOCOL_VERSION') throw new ProtocolVersionError(PROTOCOL_VERSION, -1, 'source');
+        if (answer.code === 'VFM_PROTOCOL_VERSION') {
+          throw new ProtocolVersionError(PROTOCOL_VERSION, answer.version ?? -1, 'source');
+        }
         throw new MigrationRefusedError(answer.message.split('; '), 'source');
       }
       if (answer.version !== PROTOCOL_VERSION)
@@ -268,8 +288,12 @@ export class MigrationSource extends MigrationEmitter {
               const session = d.savingSession;
               if (!session) throw new DataSessionMissingError(`${d.id} has no saving session in PRE_COPY`);
               const info = infos[k]!;
-              return savers[i]!.section('pre-copy', deviceSource(d, session, idleMs).guarded, {
-                expectedBytes: toNumber(info.initialBytes + info.dirtyBytes),
+              const announced = toNumber(info.initialBytes + info.dirtyBytes);
+              // A round sends what was pending when it began: a device dirtying faster than the link never drains,
+              // and a round that waited for that would never end. What it dirties meanwhile goes next round.
+              const limit = Math.max(announced, MIN_ROUND_BYTES);
+              return savers[i]!.section('pre-copy', atMost(deviceSource(d, session, idleMs).guarded, limit), {
+                expectedBytes: announced,
               });
             }),
           );
@@ -542,8 +566,8 @@ export class MigrationSource extends MigrationEmitter {
     const peerFailed = control?.peerFailure ?? null;
     const side = peerFailed ? 'destination' : peerReason && !peerFailed ? 'link' : 'source';
     this.emit('phase', { phase: 'rollback', at: performance.now() });
-    await Promise.all(s.savers.map((sv) => sv?.abort(error)));
     if (s.committed && !peerFailed) {
+      await Promise.all(s.savers.map((sv) => sv?.abort(error)));
       // Told the destination to go and never heard it started: it may run the devices now. Two running copies
       // would be worse than a stopped source, so the source stays stopped and says so.
       await this.set.setState(DeviceState.STOP).catch(() => {});
@@ -558,6 +582,7 @@ export class MigrationSource extends MigrationEmitter {
       this.published('error', { code: doubt.code, phase: s.phase });
       return doubt;
     }
+    // Say why before the data connections go, so the destination hears the cause, not only a cut stream.
     if (!peerFailed) {
       await control?.tell({
         type: 'failed',
@@ -567,6 +592,7 @@ export class MigrationSource extends MigrationEmitter {
         states: this.set.states,
       });
     }
+    await Promise.all(s.savers.map((sv) => sv?.abort(error)));
     if (s.touched) await this.#rollback(error);
     s.link?.destroy();
     error.migration = {

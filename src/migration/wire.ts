@@ -49,7 +49,7 @@ export type ControlMessage =
       precopy: boolean;
     }
   | { type: 'welcome'; version: number; devices: DeviceDescription[] }
-  | { type: 'refused'; code: string; message: string }
+  | { type: 'refused'; code: string; message: string; version?: number }
   /** The source read all of a device's initial pre-copy data; it ends at this raw offset of its stream. */
   | { type: 'initial-done'; device: number; rawOffset: number }
   /** The destination wrote a device's initial data into it, and the device took it: switching over may go on. */
