@@ -8,10 +8,10 @@ import { defineCommand } from './command.ts';
 import {
   convergenceOptionSpec,
   convergenceOptions,
-  linkOptionSpec,
   linkOptions,
   migrationOptionValues,
   migrationUsage,
+  runOptionSpec,
   streamOptionSpec,
   streamOptions,
 } from './migration-options.ts';
@@ -28,7 +28,7 @@ its breakdown. Repeat --from/--to for a set of devices (paired in order; the set
 device quiesced before any stops). --to defaults to the same specs as --from; --from defaults to the demo, ${DEMO_DEVICE}
 (a NIC dirtying 4 MiB/s). Exits 1 if a source and a destination state digest differ.
 
-${migrationUsage}
+${migrationUsage.migrate}
 
 examples:
   vfio-migrate migrate
@@ -44,7 +44,7 @@ export const migrateCommand = defineCommand({
     to: { type: 'string', multiple: true },
     ...streamOptionSpec,
     ...convergenceOptionSpec,
-    ...linkOptionSpec,
+    ...runOptionSpec,
   },
   optionValues: { ...migrationOptionValues, from: 'device', to: 'device' },
   async run({ values }, io) {

@@ -16,6 +16,12 @@ export const streamOptionSpec = {
   budget: { type: 'string' },
 } as const satisfies OptionTable;
 
+/** What of the stream a receiver chooses: the codec and chunking are the sender's, its memory is its own. */
+export const receiverStreamOptionSpec = {
+  workers: { type: 'string' },
+  budget: { type: 'string' },
+} as const satisfies OptionTable;
+
 export const convergenceOptionSpec = {
   downtime: { type: 'string' },
   'max-rounds': { type: 'string' },
@@ -25,18 +31,21 @@ export const convergenceOptionSpec = {
   'max-bandwidth': { type: 'string' },
 } as const satisfies OptionTable;
 
-export const linkOptionSpec = {
+/** Every migration command's. */
+export const runOptionSpec = {
   timeout: { type: 'string' },
-  'connect-timeout': { type: 'string' },
-  'accept-timeout': { type: 'string' },
+  json: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+} as const satisfies OptionTable;
+
+/** send's and receive's: the two ends on separate hosts. */
+export const tlsOptionSpec = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
   'tls-servername': { type: 'string' },
   'psk-file': { type: 'string' },
   'psk-identity': { type: 'string' },
-  json: { type: 'boolean' },
-  'no-progress': { type: 'boolean' },
 } as const satisfies OptionTable;
 
 export const migrationOptionValues = {
@@ -49,25 +58,39 @@ export const migrationOptionValues = {
   'psk-file': 'file',
 } as const satisfies Record<string, CompletionHint>;
 
-export const migrationUsage = `stream:
+const streamUsage = `stream:
   --codec lz4|zstd|none   compression of each device's stream (default lz4); --level N for zstd
-  --chunking fixed|cdc    --chunk-size BYTES   --workers N (codec threads in all)   --budget BYTES (per stream)
-convergence (source):
+  --chunking fixed|cdc    --chunk-size BYTES   --workers N (codec threads in all)   --budget BYTES (per stream)`;
+
+const receiverStreamUsage = `stream (the codec and chunking are the sender's):
+  --workers N             codec threads in all        --budget BYTES   bytes in flight per stream`;
+
+const convergenceUsage = `convergence:
   --downtime DURATION     the downtime to aim for (default 300ms; 1.5s, 250ms, or ms)
   --max-rounds N          pre-copy rounds at most (default 30)
   --max-time DURATION     pre-copy time at most (default 300s)
   --on-no-converge switch|abort   out of rounds or time: switch over anyway (default) or abort
   --no-precopy            stop-and-copy: no pre-copy rounds, the same protocol and statistics
   --max-bandwidth RATE    the link's rate limit for every device stream together, like QEMU's max-bandwidth:
-                          100m (bytes/s, binary units), 1gbit (bits/s)
-link:
-  --timeout SEC           fail when the peer or a device moves nothing for SEC (default 60)
-  --connect-timeout SEC   send: keep retrying while nobody listens (default 10)
-  --accept-timeout SEC    receive: wait this long for the source (default 300, 0 = forever)
-  --tls-cert FILE --tls-key FILE --tls-ca FILE --tls-servername NAME   TLS with certificates (tls://)
-  --psk-file FILE [--psk-identity ID]   TLS with a pre-shared key (hex)
+                          100m (bytes/s, binary units), 1gbit (bits/s)`;
+
+const tlsUsage = `  --tls-cert FILE --tls-key FILE --tls-ca FILE --tls-servername NAME   TLS with certificates (tls://)
+  --psk-file FILE [--psk-identity ID]   TLS with a pre-shared key (hex)`;
+
+const runUsage = `  --timeout SEC           fail when the peer or a device moves nothing for SEC (default 60)
   --json                  the result as one JSON object on stdout; events as NDJSON on stderr
   --no-progress           no live line (phases and rounds are still reported)`;
+
+/** The options part of each migration command's usage. */
+export const migrationUsage = {
+  migrate: `${streamUsage}\n${convergenceUsage}\nrun:\n${runUsage}`,
+  send: `${streamUsage}\n${convergenceUsage}\nlink:
+  --connect-timeout SEC   keep retrying while nobody listens (default 10)
+${tlsUsage}\n${runUsage}`,
+  receive: `${receiverStreamUsage}\nlink:
+  --accept-timeout SEC    wait this long for the source (default 300, 0 = forever)
+${tlsUsage}\n${runUsage}`,
+};
 
 /** `300ms`, `1.5s`, `2m`; a bare number is in `unit`. */
 export function parseDuration(text: string, what: string, unit: 'ms' | 's'): number {

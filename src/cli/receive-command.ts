@@ -5,12 +5,13 @@ import { UsageError } from '../errors.ts';
 import { MigrationDestination } from '../migration/index.ts';
 import { defineCommand } from './command.ts';
 import {
-  linkOptionSpec,
   linkOptions,
   migrationOptionValues,
   migrationUsage,
-  streamOptionSpec,
+  receiverStreamOptionSpec,
+  runOptionSpec,
   streamOptions,
+  tlsOptionSpec,
 } from './migration-options.ts';
 import { migrationJson, renderMigration, reportMigration } from './migration-render.ts';
 
@@ -23,7 +24,11 @@ arrives, validates, and starts the devices only when the source says go. On any 
 Connections that are not a migration peer, or not this migration's, are refused and it keeps listening.
 Repeat --device for a set (default ${DEFAULT_DEVICE}).
 
-${migrationUsage}`;
+${migrationUsage.receive}
+
+examples:
+  vfio-migrate receive --device sim:nic --listen tcp://0.0.0.0:7070
+  vfio-migrate receive --device vfio:0000:3b:00.1 --listen tls://0.0.0.0:7443 --tls-cert srv.pem --tls-key srv.key`;
 
 export const receiveCommand = defineCommand({
   name: 'receive',
@@ -32,8 +37,10 @@ export const receiveCommand = defineCommand({
   options: {
     device: { type: 'string', multiple: true },
     listen: { type: 'string' },
-    ...streamOptionSpec,
-    ...linkOptionSpec,
+    ...receiverStreamOptionSpec,
+    'accept-timeout': { type: 'string' },
+    ...tlsOptionSpec,
+    ...runOptionSpec,
   },
   optionValues: { ...migrationOptionValues, device: 'device' },
   async run({ values }, io) {

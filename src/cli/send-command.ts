@@ -7,12 +7,13 @@ import { defineCommand } from './command.ts';
 import {
   convergenceOptionSpec,
   convergenceOptions,
-  linkOptionSpec,
   linkOptions,
   migrationOptionValues,
   migrationUsage,
+  runOptionSpec,
   streamOptionSpec,
   streamOptions,
+  tlsOptionSpec,
 } from './migration-options.ts';
 import { migrationJson, renderMigration, reportMigration } from './migration-render.ts';
 
@@ -24,7 +25,7 @@ while they run, switches over when the predicted downtime meets the target, and 
 the destination's final acknowledgement: an upper bound). On any failure before the destination was told to start,
 the devices return to RUNNING. Repeat --device for a set (default ${DEFAULT_DEVICE}).
 
-${migrationUsage}
+${migrationUsage.send}
 
 examples:
   vfio-migrate receive --device sim:nic --listen tcp://0.0.0.0:7070     (on the destination)
@@ -39,7 +40,9 @@ export const sendCommand = defineCommand({
     to: { type: 'string' },
     ...streamOptionSpec,
     ...convergenceOptionSpec,
-    ...linkOptionSpec,
+    'connect-timeout': { type: 'string' },
+    ...tlsOptionSpec,
+    ...runOptionSpec,
   },
   optionValues: { ...migrationOptionValues, device: 'device' },
   async run({ values }, io) {

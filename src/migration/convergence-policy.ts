@@ -93,6 +93,9 @@ export function predictDowntime(
   };
 }
 
+/** Below this a round's time says nothing of the throughput. */
+const SMALL_ROUND = 64 << 10;
+
 /**
  * What the pre-copy rounds say about moving data: each round took a fixed latency plus its bytes over the
  * throughput, so a least-squares line through (bytes, ms) gives both, and the STOP_COPY part is one more round.
@@ -118,7 +121,7 @@ export class ThroughputMeter {
   get spread(): number {
     const { latencyMs } = this.fit();
     const rates = this.#samples
-      .filter(([b, ms]) => b >= 64 << 10 && ms > latencyMs)
+      .filter(([b, ms]) => b >= SMALL_ROUND && ms > latencyMs)
       .map(([b, ms]) => (b * 1000) / (ms - latencyMs));
     if (rates.length < 2) return 0;
     const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
@@ -130,11 +133,21 @@ export class ThroughputMeter {
    * The throughput and the fixed latency of a round, from the rounds large enough to tell (at least 64 KiB): a
    * least-squares line through their (bytes, ms) when there are two sizes to tell apart, else their bytes over
    * their time. Small rounds mostly wait for a running device to dirty something (pacing), which says nothing of
-   * the STOP_COPY part; they only bound the latency from above.
+   * the STOP_COPY part; they only bound the latency from above. With no large round at all (a device whose state
+   * is a few hundred bytes, as mtty's), a round's time is its own cost, not its bytes': the typical (median)
+   * round stands for the latency, and what is left is assumed to move at least as fast as a large round's worth
+   * within that time would (taking a handful of bytes' time as a rate would predict seconds for a few bytes).
    */
   fit(): { rate: number; latencyMs: number } {
-    const big = this.#samples.filter(([b]) => b >= 64 << 10);
-    const use = big.length > 0 ? big : this.#samples;
+    const big = this.#samples.filter(([b]) => b >= SMALL_ROUND);
+    if (big.length === 0 && this.#samples.length > 0) {
+      const times = this.#samples.map(([, t]) => t).sort((a, b) => a - b);
+      const median = times[times.length >> 1]!;
+      const bytes = this.#samples.reduce((a, [b]) => a + b, 0);
+      const ms = times.reduce((a, t) => a + t, 0);
+      return { rate: Math.max((bytes * 1000) / ms, (SMALL_ROUND * 1000) / median), latencyMs: median };
+    }
+    const use = big;
     const bytes = use.reduce((a, [b]) => a + b, 0);
     const ms = use.reduce((a, [, t]) => a + t, 0);
     if (bytes === 0 || ms === 0) return { rate: 0, latencyMs: 0 };

@@ -333,7 +333,14 @@ export class MigrationDestination extends MigrationEmitter {
     if (symptom && s.control && !s.control.failure.aborted) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 500);
-        s.control!.failure.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        s.control!.failure.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
     const peerReason = s.control?.failure.aborted ? (s.control.failure.reason as Error) : null;

@@ -36,7 +36,7 @@ export interface MigrationEventMap {
     bytes: number;
     wireBytes: number;
     ms: number;
-    /** Bytes the devices dirtied since the previous round (pre-copy info), summed. */
+    /** Bytes the devices dirtied while the round ran (from their pre-copy info), summed. */
     dirtyBytes: number;
     /** Bytes per second the running devices dirty, measured over the round. */
     dirtyRate: number;

@@ -95,17 +95,26 @@ export class SourceLink {
 
 type Arrival = { kind: 'control' } | { kind: 'data'; migrationId: string; index: number };
 
-/** What a connection to a destination says it is, from its first bytes. */
+/**
+ * What a connection to a destination says it is, from its first bytes. One peek takes the longest preamble (or stops
+ * once the bytes decide) and only what is not preamble goes back: peeking a socket a second time after putting bytes
+ * back leaves Deno's node:net socket silent for its next reader.
+ */
 async function classify(socket: net.Socket, signal: AbortSignal): Promise<Arrival> {
   const head = await peekBytes(
     socket,
-    PREAMBLE_SIZE,
+    DATA_PREAMBLE_SIZE,
     signal,
-    (have) => !samePrefix(have, CONTROL_PREAMBLE) && !samePrefix(have, DATA_PREAMBLE),
+    (have) =>
+      (have.length >= PREAMBLE_SIZE && samePrefix(have, CONTROL_PREAMBLE)) ||
+      (!samePrefix(have, CONTROL_PREAMBLE) && !samePrefix(have, DATA_PREAMBLE)),
   );
-  if (head.length === PREAMBLE_SIZE && samePrefix(head, CONTROL_PREAMBLE)) return { kind: 'control' };
-  if (head.length === PREAMBLE_SIZE && samePrefix(head, DATA_PREAMBLE)) {
-    const rest = await peekBytes(socket, DATA_PREAMBLE_SIZE - PREAMBLE_SIZE, signal);
+  if (head.length >= PREAMBLE_SIZE && samePrefix(head, CONTROL_PREAMBLE)) {
+    if (head.length > PREAMBLE_SIZE) socket.unshift(head.subarray(PREAMBLE_SIZE));
+    return { kind: 'control' };
+  }
+  if (head.length === DATA_PREAMBLE_SIZE && samePrefix(head, DATA_PREAMBLE)) {
+    const rest = head.subarray(PREAMBLE_SIZE);
     return {
       kind: 'data',
       migrationId: hexId(rest.subarray(0, 16)),
@@ -113,7 +122,7 @@ async function classify(socket: net.Socket, signal: AbortSignal): Promise<Arriva
     };
   }
   socket.unshift(head);
-  const text = new TextDecoder().decode(head);
+  const text = new TextDecoder().decode(head.subarray(0, PREAMBLE_SIZE));
   throw new Error(
     `not a vfio-migrate migration peer (it starts with ${/^[\x20-\x7e]+$/.test(text) ? JSON.stringify(text) : 'other bytes'})`,
   );

@@ -37,7 +37,9 @@ export interface RoundReport {
   bytes: number;
   wireBytes: number;
   ms: number;
+  /** Bytes the devices dirtied while the round ran. */
   dirtyBytes: number;
+  /** Raw bytes left for STOP_COPY after it (the larger of pending pre-copy bytes and MIG_DATA_SIZE). */
   remainingBytes: number;
   throughput: number;
   predictedDowntimeMs: number;

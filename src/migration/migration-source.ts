@@ -274,14 +274,12 @@ export class MigrationSource extends MigrationEmitter {
         await Promise.all(precopyDevices.map((i) => devices[i]!.setState(DeviceState.PRE_COPY, { signal })));
         rttMs = await control.ping(idleMs, signal);
         const start = performance.now();
-        let lastRoundEnd = start;
         let readyAnnounced = false;
         for (let round = 1; ; round++) {
           throwIfAborted(signal);
           const roundStart = performance.now();
           const infos = await Promise.all(precopyDevices.map((i) => devices[i]!.precopyInfo({ signal })));
-          const dirtyBytes = infos.reduce((a, info) => a + toNumber(info.dirtyBytes), 0);
-          const dirtyRate = (dirtyBytes * 1000) / Math.max(1, roundStart - lastRoundEnd);
+          const announcedBytes = infos.reduce((a, info) => a + toNumber(info.initialBytes + info.dirtyBytes), 0);
           const sections = await Promise.all(
             precopyDevices.map((i, k) => {
               const d = devices[i]!;
@@ -298,7 +296,6 @@ export class MigrationSource extends MigrationEmitter {
             }),
           );
           const roundEnd = performance.now();
-          lastRoundEnd = roundEnd;
           const bytes = sections.reduce((a, s) => a + s.bytes, 0);
           const wireBytes = sections.reduce((a, s) => a + s.wireBytes, 0);
           meter.add(bytes, roundEnd - roundStart);
@@ -320,6 +317,13 @@ export class MigrationSource extends MigrationEmitter {
           for (const [i, desc] of descriptions.entries()) {
             if (!precopyDevices.includes(i)) remaining += desc.stopCopySize ?? 0;
           }
+          // What the devices dirtied while the round ran: pending now, less what was pending at its start and not
+          // read, plus what it read beyond that (a round reads at least MIN_ROUND_BYTES).
+          const pendingNow = after.reduce((a, info) => a + toNumber(info.initialBytes + info.dirtyBytes), 0);
+          const dirtyBytes = Math.max(0, pendingNow - announcedBytes + bytes);
+          const dirtyRate = (dirtyBytes * 1000) / Math.max(1, roundEnd - roundStart);
+          // the first ping may have waited behind the pipeline starting up: the least seen is the link's own
+          rttMs = Math.min(rttMs, await control.ping(idleMs, signal));
           takeAcks();
           prediction = predictDowntime(remaining, { ...meter.fit(), spread: meter.spread }, costs());
           const decision = policy.evaluate(round, roundEnd - start, prediction);

@@ -57,6 +57,17 @@ describe('the throughput learned from rounds', () => {
   it('is zero until something moved', () => {
     expect(new ThroughputMeter().fit()).toEqual({ rate: 0, latencyMs: 0 });
   });
+
+  it('with only tiny rounds (an mtty-sized device), a few bytes left cost about one round, not bytes over a tiny rate', () => {
+    const m = new ThroughputMeter();
+    m.add(24, 1061); // the first round: 24 bytes, mostly the pipeline starting
+    for (const ms of [65, 59, 56, 39, 35]) m.add(0, ms);
+    const fit = m.fit();
+    expect(fit.latencyMs).toBe(59); // the median (upper, of six)
+    const p = predictDowntime(96, fit, costs);
+    expect(p.transferMs).toBeGreaterThan(59);
+    expect(p.transferMs).toBeLessThan(63);
+  });
 });
 
 describe('the policy', () => {

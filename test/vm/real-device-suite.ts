@@ -28,7 +28,7 @@ declare const Deno: { execPath(): string } | undefined;
 
 const HOW =
   'real-device suite skipped: it needs the test VM with mtty devices. Run it with `npm run test:vm` ' +
-  '(../shared/vm/run-in-vm --mtty 3 --mtty-type mtty-2,mtty-2,mtty-1 -- node test/vm/real-device-suite.ts)';
+  '(../shared/vm/run-in-vm --mtty 5 --mtty-type mtty-2,mtty-2,mtty-2,mtty-2,mtty-1 -- node test/vm/real-device-suite.ts)';
 
 if (process.env.VFIO_MIGRATE_IN_VM !== '1') {
   console.log(`# ${HOW}`);
@@ -39,12 +39,13 @@ if (process.env.VFIO_MIGRATE_IN_VM !== '1') {
 const runtime = typeof Deno !== 'undefined' ? 'deno' : 'node';
 const paths = (process.env.VFIO_MIGRATE_TEST_DEVICES ?? '').split(/\s+/).filter(Boolean);
 const only = process.env.VFIO_SUITE_ONLY;
-if (paths.length < 3) {
-  console.log(`not ok 0 - needs 3 mtty devices (mtty-2, mtty-2, mtty-1); got ${paths.length}`);
+if (paths.length < 5) {
+  console.log(`not ok 0 - needs 5 mtty devices (mtty-2 x 4, mtty-1); got ${paths.length}`);
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
-const [SRC, DST, ONE] = paths as [string, string, string];
+// SRC and DST (and SRC2, DST2 for a set) are mtty-2 devices; ONE is an mtty-1, which cannot take their state.
+const [SRC, DST, SRC2, DST2, ONE] = paths as [string, string, string, string, string];
 const spec = (p: string) => `vfio:${p}`;
 
 interface Case {
@@ -170,9 +171,9 @@ test('flags, current state and MIG_DATA_SIZE read back from every device', async
       sizes.push(await d.stopCopySize());
     });
   }
-  // mtty-2 carries two ports, mtty-1 one: 24-byte header plus a fixed size per port.
-  assert.equal(sizes[0], sizes[1]);
-  const port = sizes[0]! - sizes[2]!;
+  // mtty-2 carries two ports, mtty-1 (the last device) one: 24-byte header plus a fixed size per port.
+  for (const s of sizes.slice(1, -1)) assert.equal(s, sizes[0]);
+  const port = sizes[0]! - sizes.at(-1)!;
   assert.ok(port > 0n, 'an mtty-1 device saves less than an mtty-2 device');
   assert.equal(sizes[0], 24n + 2n * port);
 });
@@ -421,7 +422,7 @@ test('cli: devices lists the mtty devices with driver, flags and state', async (
   const cli = fakeIo();
   assert.equal(await runCli(['devices', '--json'], cli.io), 0, cli.err());
   const list = JSON.parse(cli.out()) as { devices: { cdev: string; driver: string; flags: string[]; state: string }[] };
-  assert.equal(list.devices.length, 3);
+  assert.equal(list.devices.length, 5);
   for (const dev of list.devices) {
     assert.equal(dev.driver, 'mtty');
     assert.deepEqual(dev.flags, ['stop-copy', 'p2p', 'pre-copy']);
@@ -432,6 +433,124 @@ test('cli: devices lists the mtty devices with driver, flags and state', async (
   assert.match(text.out(), /mtty/);
   const reset = fakeIo();
   assert.equal(await runCli(['reset', '--device', spec(ONE)], reset.io), 0, reset.err());
+});
+
+// ---- live migration ---------------------------------------------------------------------------------------------
+
+/** Writes one random byte to each port's transmit register, so the devices' states differ. */
+async function scramble(p: string): Promise<void> {
+  await withDevice(p, async (_d, b) => {
+    b.writeRegion(PciRegion.BAR0, 0, crypto.getRandomValues(new Uint8Array(1)));
+    b.writeRegion(PciRegion.BAR1, 0, crypto.getRandomValues(new Uint8Array(1)));
+  });
+}
+
+/** A live migration in this process between two sets of real devices; returns the result and the arc log. */
+async function migrate(from: string[], to: string[], opts: Record<string, unknown> = {}) {
+  const { DeviceSet } = await import('../../src/device/device-set.ts');
+  const { LocalMigration } = await import('../../src/migration/index.ts');
+  const source = await DeviceSet.open(from.map(spec), { role: 'source' });
+  const destination = await DeviceSet.open(to.map(spec), { role: 'destination' });
+  const arcs: { side: string; device: number; from: string; to: string }[] = [];
+  try {
+    const m = new LocalMigration(source, destination, { idleMs: 60_000, ...opts });
+    m.on('state', (d) => arcs.push({ side: d.side, device: d.device, from: d.from, to: d.to }));
+    const result = await m.start().catch((e: unknown) => e);
+    return { result, arcs, sourceStates: source.states, destinationStates: destination.states };
+  } finally {
+    // the migration leaves the source in STOP: back to RUNNING for the next case
+    for (const d of source.devices) {
+      if (d.state !== DeviceState.RUNNING) await d.setState(DeviceState.RUNNING).catch(() => d.reset());
+    }
+    await source.close();
+    await destination.close();
+  }
+}
+
+test('live migration with pre-copy: a changed mtty-2 moves to another, which then saves the same raw bytes', async () => {
+  await scramble(SRC);
+  const before = await withDevice(SRC, saveRaw);
+  const differs = await withDevice(DST, saveRaw);
+  assert.notDeepEqual(differs, before, 'the two devices held different states before');
+  const { result, arcs } = await migrate([SRC], [DST]);
+  assert.ok(!(result instanceof Error), String(result));
+  const r = result as import('../../src/migration/index.ts').LocalMigrationResult;
+  assert.equal(r.source.convergence.precopy, true);
+  assert.ok(r.source.rounds.length >= 1, 'at least one pre-copy round');
+  // a few hundred bytes of state: the rounds' latency, not their bytes, decides, and the target is met at once
+  assert.equal(r.source.convergence.reason, 'downtime-target', JSON.stringify(r.source.rounds));
+  assert.ok(r.source.rounds.length <= 6, `converged in ${r.source.rounds.length} rounds`);
+  assert.ok(r.source.phases.precopy.bytes > 0, 'the initial data moved in pre-copy');
+  assert.ok(arcs.some((a) => a.side === 'source' && a.to === 'PRE_COPY'));
+  assert.ok(r.downtimeMs > 0);
+  assert.deepEqual(await withDevice(DST, saveRaw), before, 'the destination holds the source state');
+});
+
+test('live migration of a set of two mtty devices to two others, in the P2P order', async () => {
+  await scramble(SRC);
+  await scramble(SRC2);
+  const a = await withDevice(SRC, saveRaw);
+  const b = await withDevice(SRC2, saveRaw);
+  const { result, arcs } = await migrate([SRC, SRC2], [DST, DST2]);
+  assert.ok(!(result instanceof Error), String(result));
+  const src = arcs.filter((x) => x.side === 'source');
+  const lastQuiesce = Math.max(...src.map((x, i) => (x.to === 'PRE_COPY_P2P' ? i : -1)));
+  const firstStop = src.findIndex((x) => x.to === 'STOP_COPY');
+  assert.ok(lastQuiesce >= 0 && lastQuiesce < firstStop, 'both quiesced before either stopped');
+  const dst = arcs.filter((x) => x.side === 'destination');
+  const lastP2P = Math.max(...dst.map((x, i) => (x.to === 'RUNNING_P2P' ? i : -1)));
+  const firstRun = dst.findIndex((x) => x.to === 'RUNNING');
+  assert.ok(lastP2P >= 0 && lastP2P < firstRun, 'both in RUNNING_P2P before either ran');
+  assert.deepEqual(await withDevice(DST, saveRaw), a);
+  assert.deepEqual(await withDevice(DST2, saveRaw), b);
+});
+
+test('live migration refused: mtty-2 to mtty-1 is refused in the handshake; both stay RUNNING, untouched', async () => {
+  const { result, arcs, sourceStates, destinationStates } = await migrate([SRC], [ONE]);
+  assert.ok(result instanceof VfioMigrateError, String(result));
+  assert.equal(result.code, 'VFM_MIGRATION_REFUSED');
+  assert.match(result.message, /mdevType "mtty-2" on the source, "mtty-1"/);
+  assert.deepEqual(arcs, [], 'no device took an arc');
+  assert.deepEqual([...sourceStates, ...destinationStates], ['RUNNING', 'RUNNING']);
+});
+
+test('live migration through send and receive in two processes over TCP', async () => {
+  await scramble(SRC);
+  const before = await withDevice(SRC, saveRaw);
+  const exe = typeof Deno !== 'undefined' ? Deno.execPath() : process.execPath;
+  const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+  const flags =
+    typeof Deno !== 'undefined' ? ['run', '-A', '--v8-flags=--no-wasm-tier-up', main] : ['--no-wasm-tier-up', main];
+  const run = (args: string[]) => {
+    const p = spawn(exe, [...flags, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout!.on('data', (d: Buffer) => (out += d));
+    p.stderr!.on('data', (d: Buffer) => (err += d));
+    const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+      p.on('exit', (code) => resolve({ code, out, err })),
+    );
+    const listening = new Promise<string>((resolve) => {
+      p.stderr!.on('data', () => {
+        const m = /"event":"listening","address":"([^"]+)"/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+    });
+    return { done, listening };
+  };
+  const receive = run(['receive', '--device', spec(DST), '--listen', 'tcp://127.0.0.1:0', '--timeout', '120']);
+  const address = await Promise.race([receive.listening, receive.done.then((r) => Promise.reject(new Error(r.err)))]);
+  const send = run(['send', '--device', spec(SRC), '--to', address, '--timeout', '120']);
+  const [s, r] = await Promise.all([send.done, receive.done]);
+  assert.equal(s.code, 0, s.err);
+  assert.equal(r.code, 0, r.err);
+  const sent = JSON.parse(s.out.trim().split('\n').at(-1)!);
+  assert.equal(sent.ok, true);
+  assert.equal(sent.downtimeUpperBound, true);
+  await withDevice(SRC, async (d) => {
+    if (d.state !== DeviceState.RUNNING) await d.setState(DeviceState.RUNNING);
+  });
+  assert.deepEqual(await withDevice(DST, saveRaw), before, 'the destination holds the source state');
 });
 
 // ---- runner -----------------------------------------------------------------------------------------------------
