@@ -16,6 +16,7 @@ import {
   tlsOptionSpec,
 } from './migration-options.ts';
 import { migrationJson, renderMigration, reportMigration } from './migration-render.ts';
+import { planForMigration } from './plan-command.ts';
 
 const usage = `usage: vfio-migrate send [--device SPEC]... --to ADDR [options]
 
@@ -52,7 +53,8 @@ export const sendCommand = defineCommand({
     const options = { ...streamOptions(values), ...convergenceOptions(values) };
     const devices = await DeviceSet.open(values.device ?? [DEFAULT_DEVICE], { role: 'source', signal: io.signal });
     try {
-      const migration = new MigrationSource(devices, values.to, { ...options, link, idleMs, signal: io.signal });
+      const plan = await planForMigration(devices, values, options, link.limiter?.rate ?? null, io);
+      const migration = new MigrationSource(devices, values.to, { ...options, plan, link, idleMs, signal: io.signal });
       const reporter = reportMigration(io, (type, l) => migration.on(type, (d) => l({ ...d, side: 'source' })), {
         json,
         live: io.errIsTTY && !values['no-progress'] && io.env.TERM !== 'dumb',

@@ -14,7 +14,7 @@ import { recoverToRunning } from '../pipeline/device-save.ts';
 export interface SampleOptions {
   /** Bytes kept for measuring, at most (default 8 MiB). */
   sampleBytes?: number | undefined;
-  /** Bytes per window (default 1 MiB: several chunks of every chunking the planner tries). */
+  /** Bytes per window (default a sixteenth of the sample, 64 KiB to 1 MiB: enough windows to see the data's parts). */
   windowBytes?: number | undefined;
   /** Longest the device's data is read, ms (default 1500): bounds the scan between windows. */
   timeMs?: number | undefined;
@@ -68,7 +68,10 @@ async function fill(session: SavingSession, into: Uint8Array, signal?: AbortSign
 export async function sampleDevice(device: MigrationDevice, opts: SampleOptions = {}): Promise<DeviceSample> {
   const signal = opts.signal;
   const sampleBytes = Math.max(1, opts.sampleBytes ?? 8 * MIB);
-  const windowBytes = Math.max(1, Math.min(opts.windowBytes ?? MIB, sampleBytes));
+  const windowBytes = Math.max(
+    1,
+    Math.min(opts.windowBytes ?? Math.min(MIB, Math.max(64 << 10, Math.floor(sampleBytes / 16))), sampleBytes),
+  );
   const timeMs = opts.timeMs ?? 1500;
   await assertReadyFor(device, 'save', signal);
   const home = device.state;

@@ -35,6 +35,8 @@ export interface PlanOptions {
   /** Per device: bytes kept, and how long its data may be read (see sampleDevice). */
   sampleBytes?: number | undefined;
   sampleTimeMs?: number | undefined;
+  /** Bytes per sample window (see sampleDevice). */
+  windowBytes?: number | undefined;
   /** How long measuring strategies may take in all, ms (default 3000). */
   measureTimeMs?: number | undefined;
   /** Codec threads to try at most (default: the default worker count, the CPU count up to 4). */
@@ -85,7 +87,12 @@ export async function planDevices(
 ): Promise<DevicesPlanResult> {
   const list = devices instanceof DeviceSet ? devices.devices : devices;
   const signal = opts.signal;
-  const sampleOpts: SampleOptions = { sampleBytes: opts.sampleBytes, timeMs: opts.sampleTimeMs, signal };
+  const sampleOpts: SampleOptions = {
+    sampleBytes: opts.sampleBytes,
+    windowBytes: opts.windowBytes,
+    timeMs: opts.sampleTimeMs,
+    signal,
+  };
   const samples: DeviceSample[] = [];
   for (const d of list) samples.push(await sampleDevice(d, sampleOpts));
 

@@ -30,8 +30,9 @@ export class LinkRateLimiter {
       throw new UsageError(`a link rate must be a positive number of bytes per second, not ${bytesPerSecond}`);
     }
     this.rate = bytesPerSecond;
-    // 10 ms worth, at least one slice: smooth at any rate, without a timer per small write
-    this.burst = opts.burstBytes ?? Math.max(SLICE, Math.round(bytesPerSecond / 100));
+    // 10 ms worth, at least two slices: smooth at any rate, without a timer per small write; a bucket of one slice
+    // would lose whatever a late timer (a busy event loop) should have refilled, and run the link below its rate
+    this.burst = opts.burstBytes ?? Math.max(2 * SLICE, Math.round(bytesPerSecond / 100));
     this.#tokens = this.burst;
   }
 
