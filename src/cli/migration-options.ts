@@ -32,6 +32,15 @@ export const convergenceOptionSpec = {
   plan: { type: 'boolean' },
 } as const satisfies OptionTable;
 
+/** How the planner samples and measures (plan, and migrate/send with --plan). */
+export const planOptionSpec = {
+  sample: { type: 'string' },
+  'sample-time': { type: 'string' },
+  'measure-time': { type: 'string' },
+  'max-workers': { type: 'string' },
+  rtt: { type: 'string' },
+} as const satisfies OptionTable;
+
 /** Every migration command's. */
 export const runOptionSpec = {
   timeout: { type: 'string' },
@@ -76,7 +85,8 @@ const convergenceUsage = `convergence:
                           10gbit or 1gbps (bits/s), 100MB (bytes/s), 100MiB or 100m (bytes/s, binary), unlimited
   --plan                  run the planner first (as 'vfio-migrate plan' over --max-bandwidth's link): its
                           recommendation sets the --codec, --level, --chunking, --chunk-size and --workers not given,
-                          and its model predicts a stop-and-copy downtime`;
+                          and its model predicts a stop-and-copy downtime; --sample, --sample-time,
+                          --measure-time, --max-workers and --rtt as for plan`;
 
 const tlsUsage = `  --tls-cert FILE --tls-key FILE --tls-ca FILE --tls-servername NAME   TLS with certificates (tls://)
   --psk-file FILE [--psk-identity ID]   TLS with a pre-shared key (hex)`;

@@ -8,7 +8,7 @@ import { planDevices, strategyName } from '../planner/index.ts';
 import { type StreamSettings, strategyOf, withPlanDefaults } from '../planner/plan-defaults.ts';
 import { parseRate, RATE_CONVENTION } from '../transport/rate-limit.ts';
 import { type CliIo, defineCommand, toJson } from './command.ts';
-import { parseDuration } from './migration-options.ts';
+import { parseDuration, planOptionSpec } from './migration-options.ts';
 import { formatBytes, formatRate } from './progress-render.ts';
 import { parseByteSize, parseCount } from './transfer-options.ts';
 
@@ -38,14 +38,6 @@ examples:
   vfio-migrate plan --device sim:gpu,size=1g --link 10gbit
   vfio-migrate plan --device vfio:0000:3b:00.1 --link 1gbps --downtime 100ms --json
   vfio-migrate migrate --plan --max-bandwidth 100MB        (plan, then migrate with the recommendation)`;
-
-export const planOptionSpec = {
-  sample: { type: 'string' },
-  'sample-time': { type: 'string' },
-  'measure-time': { type: 'string' },
-  'max-workers': { type: 'string' },
-  rtt: { type: 'string' },
-} as const;
 
 type Values = { [k: string]: string | boolean | string[] | undefined };
 const str = (v: Values, k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
