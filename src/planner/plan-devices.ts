@@ -118,9 +118,14 @@ export async function planDevices(
   const skipped: string[] = [];
   const t0 = performance.now();
   /** Measures `strategy` on every sample; null when the time bound ran out (once something was measured). */
-  const measure = async (strategy: Strategy, limitMs: number, decode = true): Promise<StrategyMeasurement[] | null> => {
+  const measure = async (
+    strategy: Strategy,
+    limitMs: number,
+    as: Strategy = strategy,
+    decode = true,
+  ): Promise<StrategyMeasurement[] | null> => {
     if (measurements.length > 0 && performance.now() - t0 >= limitMs) {
-      skipped.push(strategyName(strategy));
+      skipped.push(strategyName(as));
       return null;
     }
     const perDevice: StrategyMeasurement[] = [];
@@ -143,10 +148,11 @@ export async function planDevices(
     await measureStrategy(warm, { codec, level: 1, chunking: 'cdc', chunkSize: 64 << 10, workers: 0 }, { signal });
   }
   // pass 1 takes most of the time bound; what is left of it goes to pass 2's pool
-  for (const e of ENCODINGS) {
-    for (const c of CHUNKINGS) {
+  // every encoding with the default chunking first, so a short time bound still compares the codecs
+  for (const c of CHUNKINGS) {
+    for (const e of ENCODINGS) {
       const strategy: Strategy = { ...e, ...c, workers: 1 };
-      const perDevice = await measure({ ...strategy, workers: 0 }, budgetMs * PASS_ONE_SHARE);
+      const perDevice = await measure({ ...strategy, workers: 0 }, budgetMs * PASS_ONE_SHARE, strategy);
       if (perDevice) single.push({ strategy, perDevice });
     }
   }
@@ -171,7 +177,7 @@ export async function planDevices(
       transferMs(rates(b.strategy, b.perDevice, 1)) < transferMs(rates(a.strategy, a.perDevice, 1)) ? b : a,
     );
     // the encoding side only: a pool takes a while to start, and the decoding side's threads share the same way
-    const pooled = await measure({ ...best.strategy, workers: maxWorkers }, budgetMs, false);
+    const pooled = await measure({ ...best.strategy, workers: maxWorkers }, budgetMs, undefined, false);
     if (pooled) {
       // the gain of W threads over one, as (1 + (W - 1) * efficiency)
       const gain = Math.min(...pooled.map((m, i) => m.encodeRate / best.perDevice[i]!.encodeRate));
