@@ -179,7 +179,11 @@ export function planMigration(input: PlanInput): DevicesPlan {
 export function predictWithPlan(
   plan: DevicesPlan,
   strategy: Strategy,
-  opts: { stopCopyBytes: readonly number[]; linkRate: number | null | undefined; costs: FixedCosts },
+  opts: {
+    stopCopyBytes: readonly number[];
+    linkRate: number | null | undefined;
+    costs: FixedCosts;
+  },
 ): { prediction: DowntimePrediction; transfer: TransferPrediction } | null {
   const s = plan.strategies.find((p) => sameStrategy(p.strategy, strategy));
   if (!s || s.devices.length !== opts.stopCopyBytes.length) return null;

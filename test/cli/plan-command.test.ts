@@ -7,7 +7,15 @@ const FAST = ['--sample', '1m', '--sample-time', '0.5s', '--measure-time', '0.3s
 
 describe('vfio-migrate plan', () => {
   it('--json: the recommendation, the predicted downtime, the devices as sampled and every measurement', async () => {
-    const r = await runCliCaptured(['plan', '--device', 'sim:nic,size=4m,dirty=0', '--link', '80mbit', '--json', ...FAST]);
+    const r = await runCliCaptured([
+      'plan',
+      '--device',
+      'sim:nic,size=4m,dirty=0',
+      '--link',
+      '80mbit',
+      '--json',
+      ...FAST,
+    ]);
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out);
     expect(j).toMatchObject({ ok: true, command: 'plan', link: 1e7, targetDowntimeMs: 300 });

@@ -160,7 +160,11 @@ describe('a plan as a migration sees it', () => {
   it('predicts with the measured rates of the strategy in use, at the sizes and link the migration has', () => {
     const same = predictWithPlan(plan, lz4, { stopCopyBytes: [32 * MB], linkRate: 8 * MB, costs })!;
     expect(same.prediction.downtimeMs).toBeCloseTo(plan.predictedDowntimeMs, 9);
-    const none = predictWithPlan(plan, { ...lz4, codec: 'none' }, { stopCopyBytes: [16 * MB], linkRate: 4 * MB, costs })!;
+    const none = predictWithPlan(
+      plan,
+      { ...lz4, codec: 'none' },
+      { stopCopyBytes: [16 * MB], linkRate: 4 * MB, costs },
+    )!;
     expect(none.transfer.stageMs.link).toBe(4000);
     expect(predictWithPlan(plan, { ...lz4, workers: 7 }, { stopCopyBytes: [MB], linkRate: null, costs })).toBeNull();
     expect(predictWithPlan(plan, lz4, { stopCopyBytes: [MB, MB], linkRate: null, costs })).toBeNull();
