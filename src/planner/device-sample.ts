@@ -1,8 +1,9 @@
 // A bounded sample of a device's migration data, read through the device's own data session as a migration would
 // read it. A device with PRE_COPY is sampled from its pre-copy data while it keeps running; one without is stopped
-// (STOP_COPY) for the sample's duration. The data is one sequential stream, so windows spread over it are reached by
-// reading and dropping what lies between: the windows cover as much of the data as the time bound lets the device
-// deliver, and the device then goes back to the state it started in.
+// (STOP_COPY) for the sample's duration, and one found stopped is read from STOP_COPY too. The data is one
+// sequential stream, so windows spread over it are reached by reading and dropping what lies between: the windows
+// cover as much of the data as the time bound lets the device deliver, and the device then goes back to the state
+// it started in.
 import type { MigrationDevice } from '../device/migration-device.ts';
 import { READ_DRAINED, READ_END, type SavingSession } from '../device/types.ts';
 import { DataSessionMissingError, PlanSampleError, throwIfAborted } from '../errors.ts';
@@ -76,7 +77,8 @@ export async function sampleDevice(device: MigrationDevice, opts: SampleOptions 
   await assertReadyFor(device, 'save', signal);
   const home = device.state;
   const stopCopyBytes = toNumber(await device.stopCopySize({ signal }));
-  const via = (device.flags & MigrationFlag.PRE_COPY) !== 0 ? 'pre-copy' : 'stop-copy';
+  // PRE_COPY only from RUNNING: a device found stopped (or quiesced) is not started just to be sampled
+  const via = (device.flags & MigrationFlag.PRE_COPY) !== 0 && home === DeviceState.RUNNING ? 'pre-copy' : 'stop-copy';
   const arcs: { from: number; to: number; ms: number }[] = [];
   const unobserve = device.observeArcs((a) => arcs.push({ from: a.from, to: a.to, ms: a.ms }));
   const t0 = performance.now();

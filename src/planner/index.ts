@@ -1,6 +1,7 @@
 // The migration planner: samples devices, measures strategies on this machine, and predicts the best one's
 // transfer and stop-and-copy downtime over a link.
 export { type DeviceSample, type SampleOptions, sampleDevice } from './device-sample.ts';
+export { type StreamSettings, strategyOf, withPlanDefaults } from './plan-defaults.ts';
 export {
   type DevicesPlanResult,
   type PlanMeasurement,
