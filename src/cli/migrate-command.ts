@@ -59,7 +59,7 @@ export const migrateCommand = defineCommand({
     if (values.to && values.to.length === 0) throw new UsageError('--to needs a device spec');
     const source = await DeviceSet.open(from, { role: 'source', signal: io.signal });
     try {
-      const plan = await planForMigration(source, values, options, link.limiter?.rate ?? null, io);
+      const plan = await planForMigration(source, values, options, link.limiter?.rate ?? null, io, 'migrate');
       const destination = await DeviceSet.open(to, { role: 'destination', signal: io.signal });
       try {
         if (!json && io.verbosity !== 'quiet') {

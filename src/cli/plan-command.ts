@@ -79,13 +79,14 @@ export async function planForMigration(
   streamOptions: StreamSettings,
   linkRate: number | null,
   io: CliIo,
+  command: 'migrate' | 'send',
 ): Promise<DevicesPlan | undefined> {
   if (!values.plan) return undefined;
   const r = await planFromValues(devices, values, linkRate, io);
   const used = strategyOf(withPlanDefaults(streamOptions, r.plan));
   const differs = strategyName(used) !== strategyName(r.plan.recommendation);
   if (values.json) {
-    io.err(`${toJson({ event: 'plan', ...planJson(r), using: used, measurements: undefined })}\n`);
+    io.err(`${toJson({ event: 'plan', ...planJson(r, command), using: used, measurements: undefined })}\n`);
   } else if (io.verbosity !== 'quiet') {
     io.err(
       `plan: ${strategyName(r.plan.recommendation)}, predicted stop-and-copy downtime ${Math.round(r.plan.predictedDowntimeMs)} ms` +

@@ -55,7 +55,7 @@ export const sendCommand = defineCommand({
     const options = { ...streamOptions(values), ...convergenceOptions(values) };
     const devices = await DeviceSet.open(values.device ?? [DEFAULT_DEVICE], { role: 'source', signal: io.signal });
     try {
-      const plan = await planForMigration(devices, values, options, link.limiter?.rate ?? null, io);
+      const plan = await planForMigration(devices, values, options, link.limiter?.rate ?? null, io, 'send');
       const migration = new MigrationSource(devices, values.to, { ...options, plan, link, idleMs, signal: io.signal });
       const reporter = reportMigration(io, (type, l) => migration.on(type, (d) => l({ ...d, side: 'source' })), {
         json,
