@@ -44,6 +44,7 @@ export const ERROR_CODES = [
   'VFM_PEER_FAILED',
   'VFM_PEER_STALLED',
   'VFM_PIPELINE_CONFIG',
+  'VFM_PLAN_SAMPLE',
   'VFM_PRECOPY_INFO_UNAVAILABLE',
   'VFM_PROTOCOL',
   'VFM_PROTOCOL_VERSION',
@@ -965,4 +966,17 @@ export class NotConvergedError extends VfioMigrateError {
 export class MigrationInDoubtError extends VfioMigrateError {
   override readonly code = 'VFM_MIGRATION_IN_DOUBT';
   override name = 'MigrationInDoubtError';
+}
+
+// ---- planning ---------------------------------------------------------------------------------------------------
+
+/** The planner could not sample a device's migration data (its data session gave none). */
+export class PlanSampleError extends VfioMigrateError {
+  override readonly code = 'VFM_PLAN_SAMPLE';
+  override name = 'PlanSampleError';
+  readonly device: string;
+  constructor(device: string, why: string, options?: ErrorOptions) {
+    super(`cannot sample ${device}: ${why}`, options);
+    this.device = device;
+  }
 }

@@ -7,5 +7,6 @@ export * from './errors.ts';
 export * from './fsm/index.ts';
 export * from './migration/index.ts';
 export * from './pipeline/index.ts';
+export * from './planner/index.ts';
 export * from './stream/index.ts';
 export * from './transport/index.ts';

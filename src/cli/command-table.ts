@@ -8,6 +8,7 @@ import { helpCommand } from './help-command.ts';
 import { inspectCommand } from './inspect-command.ts';
 import { loadCommand } from './load-command.ts';
 import { migrateCommand } from './migrate-command.ts';
+import { planCommand } from './plan-command.ts';
 import { receiveCommand } from './receive-command.ts';
 import { recoverCommand, resetCommand } from './reset-command.ts';
 import { saveCommand } from './save-command.ts';
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   saveCommand,
   loadCommand,
   inspectCommand,
+  planCommand,
   migrateCommand,
   sendCommand,
   receiveCommand,

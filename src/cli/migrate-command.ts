@@ -11,11 +11,13 @@ import {
   linkOptions,
   migrationOptionValues,
   migrationUsage,
+  planOptionSpec,
   runOptionSpec,
   streamOptionSpec,
   streamOptions,
 } from './migration-options.ts';
 import { migrationJson, renderMigration, reportMigration } from './migration-render.ts';
+import { planForMigration } from './plan-command.ts';
 
 /** The demo: the quick start's NIC, running and dirtying 4 MiB/s, to a fresh one. */
 export const DEMO_DEVICE = 'sim:nic';
@@ -44,6 +46,7 @@ export const migrateCommand = defineCommand({
     to: { type: 'string', multiple: true },
     ...streamOptionSpec,
     ...convergenceOptionSpec,
+    ...planOptionSpec,
     ...runOptionSpec,
   },
   optionValues: { ...migrationOptionValues, from: 'device', to: 'device' },
@@ -56,6 +59,7 @@ export const migrateCommand = defineCommand({
     if (values.to && values.to.length === 0) throw new UsageError('--to needs a device spec');
     const source = await DeviceSet.open(from, { role: 'source', signal: io.signal });
     try {
+      const plan = await planForMigration(source, values, options, link.limiter?.rate ?? null, io, 'migrate');
       const destination = await DeviceSet.open(to, { role: 'destination', signal: io.signal });
       try {
         if (!json && io.verbosity !== 'quiet') {
@@ -64,7 +68,13 @@ export const migrateCommand = defineCommand({
               `downtime target ${options.downtimeMs ?? 300} ms${link.limiter ? `, link ${(link.limiter.rate / 1e6).toFixed(1)} MB/s` : ''})\n`,
           );
         }
-        const migration = new LocalMigration(source, destination, { ...options, link, idleMs, signal: io.signal });
+        const migration = new LocalMigration(source, destination, {
+          ...options,
+          plan,
+          link,
+          idleMs,
+          signal: io.signal,
+        });
         const reporter = reportMigration(io, (type, l) => migration.on(type, l), {
           json,
           live: io.errIsTTY && !values['no-progress'] && io.env.TERM !== 'dumb',

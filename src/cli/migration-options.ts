@@ -29,6 +29,16 @@ export const convergenceOptionSpec = {
   'no-precopy': { type: 'boolean' },
   'on-no-converge': { type: 'string' },
   'max-bandwidth': { type: 'string' },
+  plan: { type: 'boolean' },
+} as const satisfies OptionTable;
+
+/** How the planner samples and measures (plan, and migrate/send with --plan). */
+export const planOptionSpec = {
+  sample: { type: 'string' },
+  'sample-time': { type: 'string' },
+  'measure-time': { type: 'string' },
+  'max-workers': { type: 'string' },
+  rtt: { type: 'string' },
 } as const satisfies OptionTable;
 
 /** Every migration command's. */
@@ -72,7 +82,11 @@ const convergenceUsage = `convergence:
   --on-no-converge switch|abort   out of rounds or time: switch over anyway (default) or abort
   --no-precopy            stop-and-copy: no pre-copy rounds, the same protocol and statistics
   --max-bandwidth RATE    the link's rate limit for every device stream together, like QEMU's max-bandwidth:
-                          100m (bytes/s, binary units), 1gbit (bits/s)`;
+                          10gbit or 1gbps (bits/s), 100MB (bytes/s), 100MiB or 100m (bytes/s, binary), unlimited
+  --plan                  run the planner first (as 'vfio-migrate plan' over --max-bandwidth's link): its
+                          recommendation sets the --codec, --level, --chunking, --chunk-size and --workers not given,
+                          and its model predicts a stop-and-copy downtime; --sample, --sample-time,
+                          --measure-time, --max-workers and --rtt as for plan`;
 
 const tlsUsage = `  --tls-cert FILE --tls-key FILE --tls-ca FILE --tls-servername NAME   TLS with certificates (tls://)
   --psk-file FILE [--psk-identity ID]   TLS with a pre-shared key (hex)`;
@@ -105,20 +119,21 @@ type Values = { [k: string]: string | boolean | string[] | undefined };
 const str = (v: Values, k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
 
 export function streamOptions(values: Values) {
-  const codec = str(values, 'codec') ?? 'lz4';
-  if (!['lz4', 'zstd', 'none'].includes(codec)) {
+  // unset stays undefined: the pipeline's defaults, or a plan's recommendation (--plan), fill it in
+  const codec = str(values, 'codec');
+  if (codec !== undefined && !['lz4', 'zstd', 'none'].includes(codec)) {
     throw new UsageError(`--codec must be lz4, zstd or none, not ${JSON.stringify(codec)}`);
   }
-  const chunking = str(values, 'chunking') ?? 'fixed';
-  if (chunking !== 'fixed' && chunking !== 'cdc') {
+  const chunking = str(values, 'chunking');
+  if (chunking !== undefined && chunking !== 'fixed' && chunking !== 'cdc') {
     throw new UsageError(`--chunking must be fixed or cdc, not ${JSON.stringify(chunking)}`);
   }
   const chunkSize = str(values, 'chunk-size');
   const budget = str(values, 'budget');
   return {
-    codec: codec as Codec,
+    codec: codec as Codec | undefined,
     level: parseCount(str(values, 'level'), '--level', 1),
-    chunking: chunking as 'fixed' | 'cdc',
+    chunking: chunking as 'fixed' | 'cdc' | undefined,
     chunkSize: chunkSize === undefined ? undefined : parseByteSize(chunkSize, '--chunk-size'),
     workers: parseCount(str(values, 'workers'), '--workers'),
     budget: budget === undefined ? undefined : parseByteSize(budget, '--budget'),
@@ -139,6 +154,13 @@ export function convergenceOptions(values: Values): Partial<SourceMigrationOptio
     maxTimeMs: maxTime === undefined ? undefined : parseDuration(maxTime, '--max-time', 's'),
     onNoConverge,
   };
+}
+
+/** --max-bandwidth's limiter: none when not given or `unlimited`. */
+function limiterFor(text: string | undefined): LinkRateLimiter | undefined {
+  if (text === undefined) return undefined;
+  const rate = parseRate(text, '--max-bandwidth', { allowUnlimited: true });
+  return Number.isFinite(rate) ? new LinkRateLimiter(rate) : undefined;
 }
 
 /** The link options; `limit`: whether --max-bandwidth applies (the sending side's). */
@@ -163,7 +185,7 @@ export async function linkOptions(
       signal,
       tls,
       connectTimeoutMs: connectTimeout * 1000,
-      limiter: bandwidth === undefined ? undefined : new LinkRateLimiter(parseRate(bandwidth, '--max-bandwidth')),
+      limiter: limiterFor(bandwidth),
     },
     idleMs: timeout * 1000,
     acceptTimeoutMs: acceptTimeout * 1000,

@@ -10,12 +10,14 @@ import {
   linkOptions,
   migrationOptionValues,
   migrationUsage,
+  planOptionSpec,
   runOptionSpec,
   streamOptionSpec,
   streamOptions,
   tlsOptionSpec,
 } from './migration-options.ts';
 import { migrationJson, renderMigration, reportMigration } from './migration-render.ts';
+import { planForMigration } from './plan-command.ts';
 
 const usage = `usage: vfio-migrate send [--device SPEC]... --to ADDR [options]
 
@@ -40,6 +42,7 @@ export const sendCommand = defineCommand({
     to: { type: 'string' },
     ...streamOptionSpec,
     ...convergenceOptionSpec,
+    ...planOptionSpec,
     'connect-timeout': { type: 'string' },
     ...tlsOptionSpec,
     ...runOptionSpec,
@@ -52,7 +55,8 @@ export const sendCommand = defineCommand({
     const options = { ...streamOptions(values), ...convergenceOptions(values) };
     const devices = await DeviceSet.open(values.device ?? [DEFAULT_DEVICE], { role: 'source', signal: io.signal });
     try {
-      const migration = new MigrationSource(devices, values.to, { ...options, link, idleMs, signal: io.signal });
+      const plan = await planForMigration(devices, values, options, link.limiter?.rate ?? null, io, 'send');
+      const migration = new MigrationSource(devices, values.to, { ...options, plan, link, idleMs, signal: io.signal });
       const reporter = reportMigration(io, (type, l) => migration.on(type, (d) => l({ ...d, side: 'source' })), {
         json,
         live: io.errIsTTY && !values['no-progress'] && io.env.TERM !== 'dumb',

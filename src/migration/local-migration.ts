@@ -3,6 +3,7 @@
 // source device leaving RUNNING to the last destination device RUNNING.
 import type { DeviceSet } from '../device/device-set.ts';
 import type { MigrationDevice } from '../device/migration-device.ts';
+import { withPlanDefaults } from '../planner/plan-defaults.ts';
 import { MigrationDestination } from './migration-destination.ts';
 import type { MigrationEventMap, MigrationEventType } from './migration-events.ts';
 import type { MigrationResult } from './migration-result.ts';
@@ -28,8 +29,10 @@ export class LocalMigration {
   constructor(
     from: DeviceSet | readonly MigrationDevice[],
     to: DeviceSet | readonly MigrationDevice[],
-    opts: LocalMigrationOptions = {},
+    given: LocalMigrationOptions = {},
   ) {
+    // the destination's threads follow the plan too where the caller set none
+    const opts = withPlanDefaults(given, given.plan);
     const listen = opts.listen ?? (opts.link?.tls ? 'tls://127.0.0.1:0' : 'tcp://127.0.0.1:0');
     let bound!: (address: string) => void;
     const address = new Promise<string>((r) => (bound = r));

@@ -31,6 +31,8 @@ import {
   recoverToRunning,
 } from '../pipeline/device-save.ts';
 import { type SaveOptions, StreamSaver } from '../pipeline/stream-saver.ts';
+import { strategyOf, withPlanDefaults } from '../planner/plan-defaults.ts';
+import { type DevicesPlan, predictWithPlan } from '../planner/transfer-model.ts';
 import { fixedChunking } from '../stream/index.ts';
 import type { TransportSpec } from '../transport/transport-spec.ts';
 import {
@@ -69,6 +71,12 @@ export interface MigrationStreamOptions {
 export interface SourceMigrationOptions extends MigrationStreamOptions, Partial<ConvergenceSettings> {
   /** Pre-copy while the devices run, where they support it (default true). */
   precopy?: boolean | undefined;
+  /**
+   * A plan of these devices (planDevices): the stream settings left unset take its recommendation, and a
+   * stop-and-copy migration predicts its downtime with the plan's throughput model (its measured rates for the
+   * strategy in use, the link's rate, this migration's fixed costs) and its measured arcs until this one has its own.
+   */
+  plan?: DevicesPlan | undefined;
   /** `manual`: once converged, keep pre-copying until `switchover()` is called (default `auto`). */
   switchover?: 'auto' | 'manual' | undefined;
   /**
@@ -132,7 +140,7 @@ export class MigrationSource extends MigrationEmitter {
     super('source');
     this.set = devices instanceof DeviceSet ? devices : new DeviceSet(devices);
     this.to = to;
-    this.options = opts;
+    this.options = withPlanDefaults(opts, opts.plan);
   }
 
   /** Runs the migration (once); resolves with its result, rejects with a VfioMigrateError carrying `migration`. */
@@ -254,9 +262,10 @@ export class MigrationSource extends MigrationEmitter {
       let prediction: DowntimePrediction | null = null;
       const costs = (): FixedCosts => ({
         // until this side has taken a plain arc, the destination's (it reports them) stand for both
-        sourceArcMs: plainArcMs(arcs, opensSession) ?? destinationArcMs ?? 1,
+        sourceArcMs: plainArcMs(arcs, opensSession) ?? destinationArcMs ?? opts.plan?.fixedCosts.sourceArcMs ?? 1,
         sourceStopPhases: stopPhases(devices),
-        destinationArcMs: destinationArcMs ?? plainArcMs(arcs, opensSession) ?? 1,
+        destinationArcMs:
+          destinationArcMs ?? plainArcMs(arcs, opensSession) ?? opts.plan?.fixedCosts.destinationArcMs ?? 1,
         destinationPhases: 3,
         rttMs,
       });
@@ -409,7 +418,19 @@ export class MigrationSource extends MigrationEmitter {
         rttMs = await control.ping(idleMs, signal);
         const remaining = descriptions.reduce((a, d) => a + (d.stopCopySize ?? 0), 0);
         const linkRate = opts.link?.limiter?.rate;
-        prediction = linkRate ? predictDowntime(remaining, { rate: linkRate }, costs()) : null;
+        // the plan's model where it measured the strategy in use: the link, the codec and the device together
+        const planned = opts.plan
+          ? predictWithPlan(opts.plan, strategyOf(opts), {
+              stopCopyBytes: descriptions.map((d) => d.stopCopySize ?? 0),
+              linkRate: linkRate ?? opts.plan.linkRate,
+              costs: costs(),
+            })
+          : null;
+        prediction = planned
+          ? planned.prediction
+          : linkRate
+            ? predictDowntime(remaining, { rate: linkRate }, costs())
+            : null;
         this.emit('switchover-ready', { reason: 'no-precopy', converged: true, prediction });
       }
 

@@ -30,8 +30,9 @@ export class LinkRateLimiter {
       throw new UsageError(`a link rate must be a positive number of bytes per second, not ${bytesPerSecond}`);
     }
     this.rate = bytesPerSecond;
-    // 10 ms worth, at least one slice: smooth at any rate, without a timer per small write
-    this.burst = opts.burstBytes ?? Math.max(SLICE, Math.round(bytesPerSecond / 100));
+    // 10 ms worth, at least two slices: smooth at any rate, without a timer per small write; a bucket of one slice
+    // would lose whatever a late timer (a busy event loop) should have refilled, and run the link below its rate
+    this.burst = opts.burstBytes ?? Math.max(2 * SLICE, Math.round(bytesPerSecond / 100));
     this.#tokens = this.burst;
   }
 
@@ -109,23 +110,40 @@ export function rateLimitedSink(sink: ByteSink, limiter: LinkRateLimiter): ByteS
   };
 }
 
-const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-const BIT_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 };
+const PREFIX = { '': 0, k: 1, m: 2, g: 3, t: 4 } as const;
+
+/** The rate convention every rate option shares (--max-bandwidth, plan's --link), for usage texts. */
+export const RATE_CONVENTION =
+  'bits with a lowercase b (10gbit, 1gbps, 100mb: decimal, as links are sold), bytes with B (100MB: decimal; ' +
+  '100MiB: binary), a bare number or k/m/g alone in bytes (binary, as sizes: 100m = 100 MiB/s)';
 
 /**
- * A rate in bytes per second: `100m` or `100m/s` (bytes, binary units: 100 MiB/s), `10gbit` or `10gbit/s` (bits,
- * decimal units as links are sold: 1.25e9 bytes/s), `1.5g`.
+ * A rate in bytes per second, one convention for every rate option: `10gbit`, `10gbps`, `10gb` (bits: a lowercase
+ * `b`, decimal prefixes as links are sold: 1.25e9 bytes/s); `100MB` (bytes, decimal); `100MiB` (bytes, binary);
+ * `100m` or `1048576` (bytes: a bare prefix is binary, as every size option's is); each with an optional `/s`.
+ * `unlimited` is Infinity where `allowUnlimited` (no link limit). The `b` alone is case-sensitive (b bits, B
+ * bytes), as networking writes it; `bit`, `bps` and `iB` read in any case.
  */
-export function parseRate(text: string, what = 'a rate'): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(bit|bps|b|ib)?(?:\/s)?$/i.exec(text.trim());
-  if (!m) {
-    throw new UsageError(
-      `${what} must be like 100m (bytes/s, binary units) or 10gbit (bits/s), not ${JSON.stringify(text)}`,
+export function parseRate(text: string, what = 'a rate', opts: { allowUnlimited?: boolean } = {}): number {
+  const t = text.trim();
+  if (opts.allowUnlimited && /^(unlimited|inf|none)$/i.test(t)) return Number.POSITIVE_INFINITY;
+  const m = /^(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmgt]?)(bits?|bps|b|ib|B)?(?:\/s)?$/i.exec(t);
+  const fail = () =>
+    new UsageError(
+      `${what} must be like 10gbit or 1gbps (bits/s), 100MB or 100MiB (bytes/s), 100m or 1048576 (bytes/s, binary)` +
+        `${opts.allowUnlimited ? ' or unlimited' : ''}, not ${JSON.stringify(text)}`,
     );
-  }
-  const unit = m[2]!.toLowerCase();
-  const bits = /^(bit|bps)$/i.test(m[3] ?? '');
-  const value = bits ? (Number(m[1]) * BIT_UNITS[unit]!) / 8 : Number(m[1]) * BYTE_UNITS[unit]!;
+  if (!m) throw fail();
+  const power = PREFIX[m[2]!.toLowerCase() as keyof typeof PREFIX];
+  const unit = m[3] ?? '';
+  let value: number;
+  if (/^(bits?|bps)$/i.test(unit) || unit === 'b') value = (Number(m[1]) * 1000 ** power) / 8;
+  else if (unit === 'B') value = Number(m[1]) * 1000 ** power;
+  else if (/^ib$/i.test(unit)) {
+    // a binary prefix needs a prefix to be binary: "100iB" names nothing
+    if (power === 0) throw fail();
+    value = Number(m[1]) * 1024 ** power;
+  } else value = Number(m[1]) * 1024 ** power;
   if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`${what} ${JSON.stringify(text)} is out of range`);
   return value;
 }

@@ -90,6 +90,19 @@ describe('send and receive in two processes', () => {
     );
   }, 60_000);
 
+  it('send --plan: plans first (a plan event), migrates with the recommendation, predicts from the plan', async () => {
+    const dev = ['--device', 'sim:nic,size=4m,dirty=0'];
+    const plan = ['--plan', '--no-precopy', '--max-bandwidth', '10MB', '--sample', '1m', '--measure-time', '0.3s'];
+    const { receive, send } = await pair(dev, [...dev, ...plan]);
+    const planned = await send.event('plan');
+    const [r, s] = await Promise.all([receive.done, send.done]);
+    expect(s.code, s.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
+    expect(planned).toMatchObject({ command: 'send', link: 1e7, using: planned.recommendation });
+    expect(s.json.predictedDowntimeMs).toBeGreaterThan(0);
+    expect(s.json.destinationDigest).toBe(s.json.sourceDigest);
+  }, 60_000);
+
   it('the receive process killed in pre-copy: send fails, its device RUNNING again', async () => {
     const { receive, send } = await pair(
       ['--device', 'sim:gpu,size=256m,dirty=0', '--timeout', '5'],
