@@ -1,0 +1,93 @@
+// The results as Markdown: a line on the machine and the run, then one table row per strategy (ours next to its
+// native twin, the ratio, wire ratios and each end's peak RSS). Pure: the same result always gives the same text.
+
+import type { Ratio } from '../core/core-bench.ts';
+import { ratioToTwin, throughputMBps, wireRatio } from './ratios.ts';
+import type { SideResult, StrategyResult, SuiteResult } from './types.ts';
+
+const MiB = 2 ** 20;
+
+function fmt(x: number | null, digits = 0): string {
+  return x === null || !Number.isFinite(x) ? '-' : x.toFixed(digits);
+}
+
+function mib(bytes: number): string {
+  return bytes >= 100 * MiB ? (bytes / MiB).toFixed(0) : (bytes / MiB).toFixed(1).replace(/\.0$/, '');
+}
+
+function rss(side: SideResult): string {
+  const [a, b] = side.rssKiB;
+  return `${fmt(a === null ? null : a / 1024)} / ${fmt(b === null ? null : b / 1024)}`;
+}
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|');
+}
+
+export function markdownTable(results: StrategyResult[]): string {
+  const head = [
+    'group',
+    'strategy',
+    'data',
+    'MiB',
+    'ours MB/s',
+    'native twin',
+    'twin MB/s',
+    'ratio',
+    'wire ours / twin',
+    'RSS ours MiB (send / recv)',
+    'RSS twin MiB (send / recv)',
+  ];
+  const align = ['---', '---', '---', '--:', '--:', '---', '--:', '--:', '--:', '--:', '--:'];
+  const rows = results.map((r) => {
+    const failed = r.error !== undefined;
+    return [
+      r.group,
+      r.label,
+      r.data,
+      mib(r.bytes),
+      failed ? '-' : fmt(throughputMBps(r.ours, r.bytes)),
+      r.twin.name,
+      failed ? '-' : fmt(throughputMBps(r.twin, r.bytes)),
+      failed ? 'failed' : fmt(ratioToTwin(r), 2),
+      `${fmt(wireRatio(r.ours, r.bytes), 3)} / ${fmt(wireRatio(r.twin, r.bytes), 3)}`,
+      rss(r.ours),
+      rss(r.twin),
+    ];
+  });
+  return [head, align, ...rows].map((cols) => `| ${cols.map(cell).join(' | ')} |`).join('\n');
+}
+
+/** One paragraph on where and how the numbers were taken. */
+export function runSummary(s: SuiteResult): string {
+  const m = s.machine;
+  const perCore = Math.max(m.loadBefore, m.loadAfter) / m.cores;
+  const quiet =
+    perCore < 0.3
+      ? 'quiet'
+      : `not quiet (1-min load ${m.loadBefore.toFixed(1)} before, ${m.loadAfter.toFixed(1)} after)`;
+  return [
+    `${s.date.slice(0, 16).replace('T', ' ')} UTC, ${s.quick ? 'quick' : 'full'} run, ${fmt(s.durationSeconds)} s: `,
+    `corpora ${mib(s.size)} MiB, simulated devices ${mib(s.simSize)} MiB, median of ${s.reps} run${s.reps > 1 ? 's' : ''}. `,
+    `${m.cpu}, ${m.cores} CPUs, ${(m.memMiB / 1024).toFixed(0)} GiB, Linux ${m.kernel}, Node ${m.node}`,
+    m.deno ? `, ${m.deno}` : '',
+    `; ${m.tools.lz4 ?? ''}; ${m.tools.zstd ?? ''}; machine ${quiet}.`,
+  ].join('');
+}
+
+export function markdownReport(s: SuiteResult): string {
+  const failed = s.results.filter((r) => r.error);
+  const lines = [runSummary(s), '', markdownTable(s.results)];
+  if (failed.length) {
+    lines.push('', 'Failures:', '', ...failed.map((r) => `- ${r.id}: ${r.error}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The core micro benchmark's required ratios (bench/core), as a table. */
+export function coreRatioTable(ratios: Ratio[]): string {
+  const rows = ratios.map((q) => [q.what, q.ratio.toFixed(2), q.required.toFixed(2), q.ok ? 'ok' : 'below']);
+  return [['core: ours / reference', 'measured', 'required', ''], ['---', '--:', '--:', '---'], ...rows]
+    .map((cols) => `| ${cols.map(cell).join(' | ')} |`)
+    .join('\n');
+}
