@@ -68,7 +68,7 @@ if (wants('core')) {
 const strategyGroups = only === null || (strategyFilter?.length ?? 0) > 0;
 if (strategyGroups) {
   const size = wholePages(Number(args.get('size') ?? (quick ? 32 : 512)) * MiB);
-  const simSize = wholePages(Number(args.get('sim-size') ?? (quick ? 12 : 256)) * MiB);
+  const simSize = wholePages(Number(args.get('sim-size') ?? (quick ? 8 : 256)) * MiB);
   const suite = await runStrategies({
     quick,
     size,

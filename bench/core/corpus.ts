@@ -111,14 +111,14 @@ function regionKind(name: DeviceCorpusName, region: number): PageKind {
   return pick(REGION_WEIGHTS[from], mix32(roll, 7));
 }
 
-function fillPage(kind: PageKind, page: number, out: Uint8Array): void {
-  const r = prng(mix32(page, 0xa11ce));
+function fillPage(kind: PageKind, page: number, salt: number, out: Uint8Array): void {
+  const r = prng(mix32(page, 0xa11ce + salt));
   switch (kind) {
     case 'zero':
       out.fill(0);
       return;
     case 'random':
-      fillRandom(out, mix32(page, 0xbad));
+      fillRandom(out, mix32(page, 0xbad + salt));
       return;
     case 'texture': {
       // RGBA gradients with low-bit noise: compressible by entropy coders, hardly by LZ77 alone
@@ -173,13 +173,18 @@ function fillPage(kind: PageKind, page: number, out: Uint8Array): void {
  */
 export function fillDeviceCorpus(name: DeviceCorpusName, offset: number, out: Uint8Array): void {
   if (offset % PAGE || out.length % PAGE) throw new RangeError('device corpora are made of whole 4 KiB pages');
+  // each corpus its own page contents: no two corpora share a random page
+  const salt = DEVICE_CORPORA.indexOf(name) << 20;
   for (let at = 0; at < out.length; at += PAGE) {
     const page = (offset + at) / PAGE;
-    fillPage(regionKind(name, Math.floor(page / REGION_PAGES)), page, out.subarray(at, at + PAGE));
+    fillPage(regionKind(name, Math.floor(page / REGION_PAGES)), page, salt, out.subarray(at, at + PAGE));
   }
 }
 
-/** The corpus's bytes in blocks of `block` bytes (the last may be shorter); memory stays at one block. */
+/**
+ * The corpus's bytes in blocks of `block` bytes (the last may be shorter). Memory stays at one block: each block is
+ * the same buffer, refilled, so a consumer must use (or copy) a block before asking for the next.
+ */
 export function* deviceCorpusBlocks(name: DeviceCorpusName, size: number, block = 1 << 20): Generator<Uint8Array> {
   if (size % PAGE || block % PAGE) throw new RangeError('device corpora are made of whole 4 KiB pages');
   const buf = new Uint8Array(block);

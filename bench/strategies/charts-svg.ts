@@ -40,7 +40,8 @@ function rowLabel(r: StrategyResult): string {
 /** Powers of ten covering [lo, hi], for a log axis. */
 function decades(lo: number, hi: number): number[] {
   const out: number[] = [];
-  for (let p = Math.floor(Math.log10(lo)); p <= Math.ceil(Math.log10(hi)); p++) out.push(10 ** p);
+  // from below lo/2, so the smallest bar is not a sliver at the axis
+  for (let p = Math.floor(Math.log10(lo / 2)); p <= Math.ceil(Math.log10(hi)); p++) out.push(10 ** p);
   return out;
 }
 
