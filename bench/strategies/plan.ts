@@ -1,7 +1,8 @@
 // Which strategies run, and how each side of each is started. Every strategy varies one dimension from the base
 // (lz4, 1 MiB fixed chunks, default workers, through a pipe, on the mixed corpus), so each row reads on its own.
-// The pipeline alone runs as bench/pipeline-ends.ts (encode | decode, one end per process); devices, transports
-// and the full CLI path run as `vfio-migrate save | load` with simulated devices.
+// The pipeline alone runs as bench/pipeline-ends.ts --dist (encode | decode, one end per process, the built library
+// as users run it); devices, transports and the full CLI path run as `vfio-migrate save | load` (dist/cli) with
+// simulated devices.
 import { join } from 'node:path';
 import type { DeviceCorpusName } from '../core/corpus.ts';
 import { DEVICE_CORPORA } from '../core/corpus.ts';
@@ -70,8 +71,8 @@ function pipelineEnds(t: Tools, o: PipelineOptions): (io: Io) => PairSpec {
   return (io) => ({
     kind: 'pipe',
     procs: [
-      { cmd: `${q(t.node)} ${script} encode ${flags} ${q(io.file)}`, end: 0 },
-      { cmd: `${q(t.node)} ${script} decode${decodeFlags}`, end: 1 },
+      { cmd: `${q(t.node)} ${script} encode --dist ${flags} ${q(io.file)}`, end: 0 },
+      { cmd: `${q(t.node)} ${script} decode --dist${decodeFlags}`, end: 1 },
     ],
   });
 }
