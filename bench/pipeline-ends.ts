@@ -4,8 +4,8 @@
 //   node bench/pipeline-ends.ts encode [--codec lz4|zstd|none] [--level N] [--chunk-size B] [--chunking fixed|cdc]
 //                                      [--workers N] [FILE]
 //   node bench/pipeline-ends.ts decode [--workers N]
-//   Either with --dist: runs the built library (dist/, as the published package and the CLI do: no type stripping at start-up,
-//   which costs each end and each codec worker most of a second); without it, the TypeScript sources.
+//   Either with --dist: runs the built library (dist/, as the published package and the CLI do: no type stripping
+//   at start-up, which costs each end and each codec worker most of a second); without it, the TypeScript sources.
 import { parseArgs } from 'node:util';
 import type { ByteSink } from '../src/pipeline/byte-endpoints.ts';
 

@@ -50,7 +50,7 @@ if (wants('core')) {
   const opts: BenchOptions = {
     size: mb('core-size', quick ? 8 : 64),
     fileSize: mb('file-size', quick ? 16 : 512),
-    maxTime: Number(args.get('time') ?? (quick ? 0.1 : 1)),
+    maxTime: Number(args.get('time') ?? (quick ? 0.05 : 1)),
   };
   log('core micro benchmarks');
   const { rows, ratios } = await runCoreBench(opts, log);

@@ -106,13 +106,14 @@ function cliEnds(t: Tools, profile: SimProfile, codec: Codec, link: Link): (io: 
   };
 }
 
-function twin(c: TwinCodec, link: Link = 'pipe'): Strategy['twin'] {
+function twin(c: TwinCodec, link: Link = 'pipe', t?: Tools): Strategy['twin'] {
+  const copier = t ? `${q(t.node)} ${q(join(t.root, 'bench/strategies/socket-copy.ts'))}` : '';
   return {
     name: twinName(c, link),
     pair: (io) =>
       link === 'pipe'
         ? { kind: 'pipe', procs: twinPipe(c, io.file) }
-        : { kind: 'socket', ...twinSocket(c, link, io.file, io) },
+        : { kind: 'socket', ...twinSocket(c, link, io.file, io, copier) },
     wire: c.codec === 'none' ? null : (io) => twinWireCommand(c, io.file),
   };
 }
@@ -202,7 +203,7 @@ export function planStrategies(t: Tools, quick: boolean, size: number, simSize: 
       label: link,
       data: { kind: 'sim', profile: 'nic', bytes: simSize },
       ours: { name: `vfio-migrate save | load lz4 over ${link}`, pair: cliEnds(t, 'nic', 'lz4', link) },
-      twin: twin(twinOf('lz4'), link),
+      twin: twin(twinOf('lz4'), link, t),
     });
   }
   // simulated devices through the whole CLI, each codec

@@ -1,10 +1,13 @@
 // The native twin of each strategy: the stock tools doing the same job on the same bytes, so each of our results
 // reads as a ratio to what the machine does natively. Codecs: cat | cat (none), lz4 -1 | lz4 -d, zstd -L -TN |
-// zstd -d. Sockets: socat (TCP, TLS with the same certificates, UNIX) between the codec's two ends.
-
+// zstd -d. Sockets: socat (TCP, TLS with the same certificates, UNIX) between the codec's two ends; where socat is
+// missing, a plain Node socket copy (socket-copy.ts), named so in the results.
+import { spawnSync } from 'node:child_process';
 import { q } from './rss.ts';
 import type { Proc } from './runner.ts';
 import type { TlsFiles } from './tls-certs.ts';
+
+export const HAVE_SOCAT = spawnSync('sh', ['-c', 'command -v socat'], { stdio: 'ignore' }).status === 0;
 
 export type Codec = 'none' | 'lz4' | 'zstd';
 export type Link = 'pipe' | 'tcp' | 'tls' | 'unix';
@@ -23,7 +26,7 @@ export function twinName(c: TwinCodec, link: Link = 'pipe'): string {
       : c.codec === 'lz4'
         ? 'lz4 -1 | lz4 -d'
         : `zstd -${c.level ?? 3} -T${c.threads ?? 2} | zstd -d`;
-  return link === 'pipe' ? codec : `${codec} over socat ${link}`;
+  return link === 'pipe' ? codec : `${codec} over ${HAVE_SOCAT ? 'socat' : 'node socket copy'} ${link}`;
 }
 
 /** The sending end's compressor reading `file` (to stdout), and the receiving end's decompressor (to /dev/null). */
@@ -55,6 +58,21 @@ export interface SocketAddress {
   tls: TlsFiles | null;
 }
 
+/** The socket ends of the Node fallback: `node socket-copy.ts listen|connect LINK WHERE [files]`. */
+function nodeCopyEnds(
+  link: Exclude<Link, 'pipe'>,
+  a: SocketAddress,
+  copier: string,
+): { listen: string; connect: string } {
+  const where = link === 'unix' ? q(a.sock) : String(a.port);
+  const server = link === 'tls' && a.tls ? ` ${q(a.tls.cert)} ${q(a.tls.key)}` : '';
+  const client = link === 'tls' && a.tls ? ` ${q(a.tls.ca)}` : '';
+  return {
+    listen: `${link === 'unix' ? `rm -f ${where}; ` : ''}${copier} listen ${link} ${where}${server}`,
+    connect: `${copier} connect ${link} ${where}${client}`,
+  };
+}
+
 /** socat's address for the listening and the connecting side of a link. */
 export function socatAddresses(link: Exclude<Link, 'pipe'>, a: SocketAddress): { listen: string; connect: string } {
   switch (link) {
@@ -78,18 +96,30 @@ export function twinSocket(
   link: Exclude<Link, 'pipe'>,
   file: string,
   a: SocketAddress,
+  /** The command starting socket-copy.ts, for machines without socat. */
+  copier: string,
 ): { listener: Proc[]; connector: Proc[]; ready: RegExp } {
   const { encode, decode } = twinCodecEnds(c, file);
-  const { listen, connect } = socatAddresses(link, a);
-  return {
+  let listener: string;
+  let connector: string;
+  if (HAVE_SOCAT) {
+    const { listen, connect } = socatAddresses(link, a);
     // -d -d makes socat say "listening on" once it listens
+    listener = `socat -d -d -u ${listen} STDOUT`;
+    connector = `socat -u STDIN ${connect}`;
+  } else {
+    const ends = nodeCopyEnds(link, a, copier);
+    listener = ends.listen;
+    connector = ends.connect;
+  }
+  return {
     listener: [
-      { cmd: `socat -d -d -u ${listen} STDOUT`, end: 1 },
+      { cmd: listener, end: 1 },
       { cmd: decode, end: 1 },
     ],
     connector: [
       { cmd: encode, end: 0 },
-      { cmd: `socat -u STDIN ${connect}`, end: 0 },
+      { cmd: connector, end: 0 },
     ],
     ready: /listening on/,
   };
