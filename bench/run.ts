@@ -3,7 +3,7 @@
 // twin on the same bytes, plus the runtime floor), prints the tables and writes JSON, Markdown and SVG charts to
 // bench/results/ (with --reference, also to bench/reference/, the copies the README shows).
 //   node bench/run.ts [--quick] [--only=core,codec,workers,tls,...] [--size=MiB] [--sim-size=MiB] [--reps=N]
-//                     [--reference] [--core-size=MB] [--file-size=MB] [--time=seconds]
+//                     [--reference] [--core-size=MiB] [--file-size=MiB] [--time=seconds]
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,7 @@ if (unknown.length || args.has('help')) {
   process.stderr.write(
     `${unknown.length ? `unknown option ${unknown.join(', ')}\n` : ''}usage: node bench/run.ts [--quick] ` +
       `[--only=core,${GROUPS.join(',')},ID-PART] [--size=MiB] [--sim-size=MiB] [--reps=N] [--reference] ` +
-      '[--core-size=MB] [--file-size=MB] [--time=s]\n',
+      '[--core-size=MiB] [--file-size=MiB] [--time=s]\n',
   );
   process.exit(unknown.length ? 2 : 0);
 }
@@ -45,7 +45,7 @@ const began = Date.now();
 // ---- core micro benchmarks ----
 let coreRatios: Ratio[] = [];
 if (wants('core')) {
-  const mb = (name: string, dflt: number) => Number(args.get(name) ?? dflt) * 1e6;
+  const mb = (name: string, dflt: number) => Number(args.get(name) ?? dflt) * MiB;
   // quick: small enough that the whole quick run stays under two minutes on 2 CPUs
   const opts: BenchOptions = {
     size: mb('core-size', quick ? 8 : 64),

@@ -128,13 +128,16 @@ export function ratioChart(results: StrategyResult[], title: string): string {
     }
     y += 6;
   }
-  const ticks: number[] = [];
-  for (let p = -span; p <= span; p++) ticks.push(2 ** p);
-  for (const t of ticks) {
+  // a label on every power of two while they fit, else on every other one (1 always has one)
+  const labelEvery = span > 5 ? 2 : 1;
+  for (let p = -span; p <= span; p++) {
+    const t = 2 ** p;
     body.push(
       `<line x1="${x(t).toFixed(1)}" y1="48" x2="${x(t).toFixed(1)}" y2="${y}" stroke="${t === 1 ? '#1a202c' : '#e2e8f0'}"/>`,
-      text(x(t), y + 14, t >= 1 ? String(t) : `1/${1 / t}`, 'text-anchor="middle" fill="#4a5568"'),
     );
+    if (p % labelEvery === 0) {
+      body.push(text(x(t), y + 14, t >= 1 ? String(t) : `1/${1 / t}`, 'text-anchor="middle" fill="#4a5568"'));
+    }
   }
   body.push(...rowsSvg, text(left + plotW / 2, y + 30, 'ratio (log scale)', 'text-anchor="middle"'));
   return svg(width, y + 42, body);
