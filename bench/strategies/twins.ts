@@ -68,7 +68,7 @@ function nodeCopyEnds(
   const server = link === 'tls' && a.tls ? ` ${q(a.tls.cert)} ${q(a.tls.key)}` : '';
   const client = link === 'tls' && a.tls ? ` ${q(a.tls.ca)}` : '';
   return {
-    listen: `${link === 'unix' ? `rm -f ${where}; ` : ''}${copier} listen ${link} ${where}${server}`,
+    listen: `${copier} listen ${link} ${where}${server}`,
     connect: `${copier} connect ${link} ${where}${client}`,
   };
 }
