@@ -4,7 +4,8 @@
 // bench/results/ (with --reference, also to bench/reference/, the copies the README shows).
 //   node bench/run.ts [--quick] [--only=core,codec,workers,tls,...] [--size=MiB] [--sim-size=MiB] [--reps=N]
 //                     [--reference] [--core-size=MiB] [--file-size=MiB] [--time=seconds]
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+//   node bench/run.ts --render=bench/results/STAMP-strategies.json [--reference]   (the reports of a saved run)
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchOptions, type Ratio, type Row, runCoreBench } from './core/core-bench.ts';
@@ -12,7 +13,7 @@ import { ratioChart, throughputChart, workersChart } from './strategies/charts-s
 import { wholePages } from './strategies/corpora.ts';
 import { coreRatioTable, markdownReport } from './strategies/report-markdown.ts';
 import { runStrategies } from './strategies/suite.ts';
-import { GROUPS } from './strategies/types.ts';
+import { GROUPS, type SuiteResult } from './strategies/types.ts';
 
 const args = new Map(
   process.argv.slice(2).map((a) => {
@@ -20,13 +21,25 @@ const args = new Map(
     return [k!, v ?? 'true'] as const;
   }),
 );
-const known = ['quick', 'only', 'size', 'sim-size', 'reps', 'reference', 'core-size', 'file-size', 'time', 'help'];
+const known = [
+  'quick',
+  'only',
+  'size',
+  'sim-size',
+  'reps',
+  'reference',
+  'render',
+  'core-size',
+  'file-size',
+  'time',
+  'help',
+];
 const unknown = [...args.keys()].filter((k) => !known.includes(k));
 if (unknown.length || args.has('help')) {
   process.stderr.write(
     `${unknown.length ? `unknown option ${unknown.join(', ')}\n` : ''}usage: node bench/run.ts [--quick] ` +
       `[--only=core,${GROUPS.join(',')},ID-PART] [--size=MiB] [--sim-size=MiB] [--reps=N] [--reference] ` +
-      '[--core-size=MiB] [--file-size=MiB] [--time=s]\n',
+      '[--core-size=MiB] [--file-size=MiB] [--time=s] | --render=RESULTS.json [--reference]\n',
   );
   process.exit(unknown.length ? 2 : 0);
 }
@@ -44,7 +57,7 @@ const began = Date.now();
 
 // ---- core micro benchmarks ----
 let coreRatios: Ratio[] = [];
-if (wants('core')) {
+if (wants('core') && !args.has('render')) {
   const mb = (name: string, dflt: number) => Number(args.get(name) ?? dflt) * MiB;
   // quick: small enough that the whole quick run stays under two minutes on 2 CPUs
   const opts: BenchOptions = {
@@ -66,8 +79,11 @@ if (wants('core')) {
 }
 
 // ---- transfer strategies ----
-const strategyGroups = only === null || (strategyFilter?.length ?? 0) > 0;
-if (strategyGroups) {
+if (args.has('render')) {
+  // the reports of a saved run again (after a change to the rendering, or to make a run the reference)
+  const saved = JSON.parse(readFileSync(args.get('render')!, 'utf8')) as SuiteResult & { coreRatios?: Ratio[] };
+  writeReports(saved, saved.coreRatios ?? []);
+} else if (only === null || (strategyFilter?.length ?? 0) > 0) {
   const size = wholePages(Number(args.get('size') ?? (quick ? 32 : 256)) * MiB);
   const simSize = wholePages(Number(args.get('sim-size') ?? (quick ? 8 : 64)) * MiB);
   const suite = await runStrategies({
@@ -79,31 +95,31 @@ if (strategyGroups) {
     tools: { node: process.execPath, deno: denoPath(), root },
     log,
   });
-  const md = `${markdownReport(suite)}${coreRatios.length ? `\n${coreRatioTable(coreRatios)}\n` : ''}`;
+  writeReports(suite, coreRatios);
+}
+log(`bench done in ${((Date.now() - began) / 1000).toFixed(0)} s`);
+
+/** JSON, Markdown and the charts under bench/results/ (and bench/reference/ with --reference); the table to stdout. */
+function writeReports(suite: SuiteResult, core: Ratio[]): void {
+  const md = `${markdownReport(suite)}${core.length ? `\n${coreRatioTable(core)}\n` : ''}`;
   process.stdout.write(md);
   const title = `vfio-migrate transfer strategies vs native tools (${suite.quick ? 'quick' : 'full'} run)`;
   const outputs: Record<string, string> = {
-    'strategies.json': JSON.stringify({ ...suite, coreRatios }, null, 2),
+    'strategies.json': JSON.stringify({ ...suite, coreRatios: core }, null, 2),
     'strategies.md': md,
     'strategies.svg': throughputChart(suite.results, title),
     'ratio.svg': ratioChart(suite.results, 'Ratio to the native twin, per strategy'),
     'workers.svg': workersChart(suite.results, 'Throughput against codec workers (mixed corpus, pipe)'),
   };
-  const written: string[] = [];
-  for (const [name, content] of Object.entries(outputs)) {
-    const file = join(resultsDir, `${stamp}-${name}`);
-    writeFileSync(file, content);
-    written.push(file);
-  }
+  for (const [name, content] of Object.entries(outputs)) writeFileSync(join(resultsDir, `${stamp}-${name}`), content);
   log(`strategy results written to ${resultsDir}/${stamp}-*`);
   if (args.has('reference')) {
     const refDir = join(root, 'bench/reference');
     mkdirSync(refDir, { recursive: true });
-    for (const [i, name] of Object.keys(outputs).entries()) copyFileSync(written[i]!, join(refDir, name));
+    for (const [name, content] of Object.entries(outputs)) writeFileSync(join(refDir, name), content);
     log(`reference copies written to ${refDir}`);
   }
 }
-log(`bench done in ${((Date.now() - began) / 1000).toFixed(0)} s`);
 
 function denoPath(): string | null {
   // the project's pinned Deno (a dev dependency), for the runtime floor

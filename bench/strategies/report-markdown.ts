@@ -55,7 +55,23 @@ export function markdownTable(results: StrategyResult[]): string {
       rss(r.twin),
     ];
   });
-  return [head, align, ...rows].map((cols) => `| ${cols.map(cell).join(' | ')} |`).join('\n');
+  return alignedTable(head, align, rows);
+}
+
+/** A Markdown table padded to its columns' widths, so it reads as a table in plain text too. */
+function alignedTable(head: string[], align: string[], rows: string[][]): string {
+  const cells = [head, ...rows].map((cols) => cols.map(cell));
+  const widths = head.map((_, i) => Math.max(3, ...cells.map((cols) => cols[i]!.length)));
+  const right = align.map((a) => a.endsWith(':'));
+  const line = (cols: string[]) =>
+    `| ${cols.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const rule = `| ${widths.map((w, i) => (right[i] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`;
+  return [line(cells[0]!), rule, ...cells.slice(1).map(line)].join('\n');
+}
+
+/** The x.y.z in a tool's banner (`*** Zstandard CLI (64-bit) v1.5.4, by Yann Collet ***`). */
+function version(banner: string | undefined): string {
+  return /(\d+\.\d+(\.\d+)?)/.exec(banner ?? '')?.[1] ?? 'unknown';
 }
 
 /** One paragraph on where and how the numbers were taken. */
@@ -70,8 +86,8 @@ export function runSummary(s: SuiteResult): string {
     `${s.date.slice(0, 16).replace('T', ' ')} UTC, ${s.quick ? 'quick' : 'full'} run, ${fmt(s.durationSeconds)} s: `,
     `corpora ${mib(s.size)} MiB, simulated devices ${mib(s.simSize)} MiB, median of ${s.reps} run${s.reps > 1 ? 's' : ''}. `,
     `${m.cpu}, ${m.cores} CPUs, ${(m.memMiB / 1024).toFixed(0)} GiB, Linux ${m.kernel}, Node ${m.node}`,
-    m.deno ? `, ${m.deno}` : '',
-    `; ${m.tools.lz4 ?? ''}; ${m.tools.zstd ?? ''}; machine ${quiet}.`,
+    m.deno ? `, Deno ${version(m.deno)}` : '',
+    `, lz4 ${version(m.tools.lz4)}, zstd ${version(m.tools.zstd)}, socat ${version(m.tools.socat)}; machine ${quiet}.`,
   ].join('');
 }
 
@@ -87,7 +103,5 @@ export function markdownReport(s: SuiteResult): string {
 /** The core micro benchmark's required ratios (bench/core), as a table. */
 export function coreRatioTable(ratios: Ratio[]): string {
   const rows = ratios.map((q) => [q.what, q.ratio.toFixed(2), q.required.toFixed(2), q.ok ? 'ok' : 'below']);
-  return [['core: ours / reference', 'measured', 'required', ''], ['---', '--:', '--:', '---'], ...rows]
-    .map((cols) => `| ${cols.map(cell).join(' | ')} |`)
-    .join('\n');
+  return alignedTable(['core: ours / reference', 'measured', 'required', ''], ['---', '--:', '--:', '---'], rows);
 }

@@ -47,7 +47,9 @@ function freePort(): Promise<number> {
 
 function version(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? '';
+  // the first line that carries a version number (socat's is the second)
+  const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n');
+  return lines.find((l) => /\d+\.\d+/.test(l)) ?? lines[0] ?? '';
 }
 
 export function machineInfo(tools: Tools): Omit<MachineInfo, 'loadAfter'> {
@@ -61,7 +63,7 @@ export function machineInfo(tools: Tools): Omit<MachineInfo, 'loadAfter'> {
     tools: {
       lz4: version('lz4', ['-V']),
       zstd: version('zstd', ['-V']),
-      socat: version('socat', ['-V']).replace(/^socat by.*$/, '') || version('socat', ['-V']),
+      socat: version('socat', ['-V']),
       openssl: version('openssl', ['version']),
     },
     loadBefore: loadavg()[0]!,
