@@ -71,7 +71,7 @@ function alignedTable(head: string[], align: string[], rows: string[][]): string
 
 /** The x.y.z in a tool's banner (`*** Zstandard CLI (64-bit) v1.5.4, by Yann Collet ***`). */
 function version(banner: string | undefined): string {
-  return /(\d+\.\d+(\.\d+)?)/.exec(banner ?? '')?.[1] ?? 'unknown';
+  return /(\d+\.\d+(\.\d+)?)/.exec(banner ?? '')?.[1] ?? '';
 }
 
 /** One paragraph on where and how the numbers were taken. */
@@ -87,7 +87,8 @@ export function runSummary(s: SuiteResult): string {
     `corpora ${mib(s.size)} MiB, simulated devices ${mib(s.simSize)} MiB, median of ${s.reps} run${s.reps > 1 ? 's' : ''}. `,
     `${m.cpu}, ${m.cores} CPUs, ${(m.memMiB / 1024).toFixed(0)} GiB, Linux ${m.kernel}, Node ${m.node}`,
     m.deno ? `, Deno ${version(m.deno)}` : '',
-    `, lz4 ${version(m.tools.lz4)}, zstd ${version(m.tools.zstd)}, socat ${version(m.tools.socat)}; machine ${quiet}.`,
+    ...['lz4', 'zstd', 'socat'].map((t) => (version(m.tools[t]) ? `, ${t} ${version(m.tools[t])}` : '')),
+    `; machine ${quiet}.`,
   ].join('');
 }
 
