@@ -7,7 +7,8 @@ import { niceCeil, ratioChart, throughputChart, workersChart } from '../../bench
 import { planStrategies, selectStrategies } from '../../bench/strategies/plan.ts';
 import { dataSeconds, median, ratioToTwin, throughputMBps, wireRatio } from '../../bench/strategies/ratios.ts';
 import { markdownReport, markdownTable } from '../../bench/strategies/report-markdown.ts';
-import { twinName } from '../../bench/strategies/twins.ts';
+import { wireFromOutput } from '../../bench/strategies/suite.ts';
+import { twinCodecEnds, twinName } from '../../bench/strategies/twins.ts';
 import type { SideResult, StrategyResult, SuiteResult } from '../../bench/strategies/types.ts';
 
 const MiB = 2 ** 20;
@@ -182,6 +183,15 @@ describe('plan', () => {
     expect(selectStrategies(all, ['workers']).every((s) => s.group === 'workers')).toBe(true);
     expect(selectStrategies(all, ['tls']).map((s) => s.id)).toEqual(['transport/tls/sim:nic']);
     expect(planStrategies(tools, true, 64 * MiB, 16 * MiB).length).toBeLessThan(all.length);
-    expect(twinName({ codec: 'zstd', level: 9, threads: 2 }, 'tcp')).toBe('zstd -9 -T2 | zstd -d over socat tcp');
+    expect(twinName({ codec: 'zstd', level: 9, threads: 2 })).toBe('zstd -9 -T2 | zstd -d');
+    expect(twinCodecEnds({ codec: 'lz4' }, '/tmp/a b')).toEqual({
+      encode: "lz4 -1 -q -c '/tmp/a b'",
+      decode: 'lz4 -d -q -c > /dev/null',
+    });
+  });
+
+  it("reads our wire bytes from the ends' JSON", () => {
+    expect(wireFromOutput('{"bytes":10,"wireBytes":4,"workers":2}\n{"rawBytes":10}')).toBe(4);
+    expect(wireFromOutput('no json')).toBeNull();
   });
 });
