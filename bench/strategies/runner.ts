@@ -42,15 +42,28 @@ interface Started {
   done: Promise<number>;
 }
 
+/** Every pipeline still running, so an interrupted benchmark can end them (they are in groups of their own). */
+const live = new Set<Started>();
+
+/** Ends every pipeline this process started and has not seen exit. */
+export function killAll(): void {
+  for (const s of live) killGroup(s);
+}
+
 function start(script: string, onOutput: (s: string) => void): Started {
   // detached: its own process group, so a timeout ends the whole pipeline (and nothing else)
   const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout!.setEncoding('utf8').on('data', onOutput);
   child.stderr!.setEncoding('utf8').on('data', onOutput);
   const done = new Promise<number>((resolve) => {
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    child.on('close', (code, signal) => {
+      live.delete(started);
+      resolve(code ?? (signal ? 128 : 1));
+    });
   });
-  return { child, done };
+  const started = { child, done };
+  live.add(started);
+  return started;
 }
 
 function killGroup(s: Started): void {

@@ -18,7 +18,7 @@ import {
   type Tools,
 } from './plan.ts';
 import { ratioToTwin, throughputMBps } from './ratios.ts';
-import { type PairSpec, runPair } from './runner.ts';
+import { killAll, type PairSpec, runPair } from './runner.ts';
 import { makeTlsFiles, type TlsFiles } from './tls-certs.ts';
 import type { MachineInfo, SideResult, StrategyResult, SuiteResult } from './types.ts';
 
@@ -76,6 +76,13 @@ export async function runStrategies(o: SuiteOptions): Promise<SuiteResult> {
   const plan = selectStrategies(planStrategies(o.tools, o.quick, o.size, o.simSize), o.only);
   const tmp = mkdtempSync(join(tmpdir(), 'vfm-strategies-'));
   const results: StrategyResult[] = [];
+  // Ctrl-C or a kill: end the running pipelines and remove the data before exiting, as a finished run does
+  const interrupted = (signal: NodeJS.Signals) => {
+    killAll();
+    rmSync(tmp, { recursive: true, force: true });
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     const cli = `'${o.tools.node}' '${join(o.tools.root, 'dist/cli/main.js')}'`;
     // the data, once per distinct corpus/device and size
@@ -169,6 +176,7 @@ export async function runStrategies(o: SuiteOptions): Promise<SuiteResult> {
       o.log(progressLine(i + 1, plan.length, s, result));
     }
   } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     rmSync(tmp, { recursive: true, force: true });
   }
   return {

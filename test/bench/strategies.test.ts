@@ -82,7 +82,7 @@ describe('device corpora', () => {
     const zeroPages = (name: (typeof DEVICE_CORPORA)[number]) => {
       let zeros = 0;
       let pages = 0;
-      for (const block of deviceCorpusBlocks(name, 64 * MiB)) {
+      for (const block of deviceCorpusBlocks(name, 32 * MiB)) {
         for (let at = 0; at < block.length; at += PAGE, pages++)
           if (block.subarray(at, at + PAGE).every((b) => b === 0)) zeros++;
       }
