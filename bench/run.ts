@@ -103,7 +103,8 @@ log(`bench done in ${((Date.now() - began) / 1000).toFixed(0)} s`);
 function writeReports(suite: SuiteResult, core: Ratio[]): void {
   const md = `${markdownReport(suite)}${core.length ? `\n${coreRatioTable(core)}\n` : ''}`;
   process.stdout.write(md);
-  const title = `vfio-migrate transfer strategies vs native tools (${suite.quick ? 'quick' : 'full'} run)`;
+  const plan = `${suite.quick ? 'quick' : 'full'} plan, ${suite.size / MiB} MiB corpora, ${suite.simSize / MiB} MiB devices`;
+  const title = `vfio-migrate vs native tools on the same bytes (${plan})`;
   const outputs: Record<string, string> = {
     'strategies.json': JSON.stringify({ ...suite, coreRatios: core }, null, 2),
     'strategies.md': md,
@@ -116,7 +117,10 @@ function writeReports(suite: SuiteResult, core: Ratio[]): void {
   if (args.has('reference')) {
     const refDir = join(root, 'bench/reference');
     mkdirSync(refDir, { recursive: true });
-    for (const [name, content] of Object.entries(outputs)) writeFileSync(join(refDir, name), content);
+    // the Markdown and the charts (the README shows them); the JSON stays in bench/results/, for --render
+    for (const [name, content] of Object.entries(outputs)) {
+      if (!name.endsWith('.json')) writeFileSync(join(refDir, name), content);
+    }
     log(`reference copies written to ${refDir}`);
   }
 }

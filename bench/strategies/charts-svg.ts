@@ -16,9 +16,11 @@ function text(x: number, y: number, s: string, attrs = ''): string {
   return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(s)}</text>`;
 }
 
-function svg(width: number, height: number, body: string[]): string {
+function svg(width: number, height: number, title: string, body: string[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
+    // the accessible name, which screen readers and browsers' tooltips use
+    `<title>${esc(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     ...body,
     '</svg>',
@@ -97,7 +99,7 @@ export function throughputChart(results: StrategyResult[], title: string): strin
     ...rowsSvg,
     text(left + plotW / 2, y + 30, 'MB/s of raw data (log scale)', 'text-anchor="middle"'),
   );
-  return svg(width, y + 42, body);
+  return svg(width, y + 42, title, body);
 }
 
 export function ratioChart(results: StrategyResult[], title: string): string {
@@ -140,7 +142,7 @@ export function ratioChart(results: StrategyResult[], title: string): string {
     }
   }
   body.push(...rowsSvg, text(left + plotW / 2, y + 30, 'ratio (log scale)', 'text-anchor="middle"'));
-  return svg(width, y + 42, body);
+  return svg(width, y + 42, title, body);
 }
 
 const SERIES_COLORS = ['#2b6cb0', '#c05621', '#2f855a', '#6b46c1'];
@@ -204,7 +206,7 @@ export function workersChart(results: StrategyResult[], title: string): string {
       text(left + plotW + 50, ly + 4, s.name),
     );
   });
-  return svg(width, top + plotH + 50, body);
+  return svg(width, top + plotH + 50, title, body);
 }
 
 /** The next 1, 2 or 5 times a power of ten at or above v. */
