@@ -7,7 +7,9 @@ import { q } from './rss.ts';
 import type { Proc } from './runner.ts';
 import type { TlsFiles } from './tls-certs.ts';
 
-export const HAVE_SOCAT = spawnSync('sh', ['-c', 'command -v socat'], { stdio: 'ignore' }).status === 0;
+// VFM_BENCH_NO_SOCAT=1 takes the fallback even where socat is installed (to compare the two, or to test it)
+export const HAVE_SOCAT =
+  !process.env.VFM_BENCH_NO_SOCAT && spawnSync('sh', ['-c', 'command -v socat'], { stdio: 'ignore' }).status === 0;
 
 export type Codec = 'none' | 'lz4' | 'zstd';
 export type Link = 'pipe' | 'tcp' | 'tls' | 'unix';
