@@ -5,6 +5,7 @@
 // host over the worker's message port (process memory, never a socket); a key is good for one connection.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { SocketReader } from './data-socket-reader.ts';
 
 export const SESSION_KEY_BYTES = 32;
 
@@ -70,14 +71,28 @@ export function readExactly(socket: Socket, n: number, opts: ReadExactlyOptions)
 /** How long the host waits for the device's answer; the device answers at once unless something else is there. */
 const HOST_WAIT_MS = 30_000;
 
-/** Host side, on a freshly connected socket: proves the host, then checks the device's answer. */
-export async function proveToDevice(socket: Socket, keys: SessionKeys, signal?: AbortSignal): Promise<void> {
+/**
+ * Host side, on a freshly connected socket: proves the host, then checks the device's answer. A socket that reads
+ * into a SocketReader (`onread`) is read through it; what follows the answer stays there for the session.
+ */
+export async function proveToDevice(
+  socket: Socket,
+  keys: SessionKeys,
+  signal?: AbortSignal,
+  reader?: SocketReader,
+): Promise<void> {
   socket.write(keys.host);
-  const answer = await readExactly(socket, SESSION_KEY_BYTES, {
-    signal,
-    timeoutMs: HOST_WAIT_MS,
-    what: "the device's session key",
-  });
+  const what = "the device's session key";
+  let answer: Uint8Array;
+  if (reader) {
+    const timeout = AbortSignal.timeout(HOST_WAIT_MS);
+    try {
+      answer = await reader.readExactly(SESSION_KEY_BYTES, signal ? AbortSignal.any([signal, timeout]) : timeout, what);
+    } catch (err) {
+      if (timeout.aborted && !signal?.aborted) throw new Error(`no ${what} within ${HOST_WAIT_MS} ms`);
+      throw err;
+    }
+  } else answer = await readExactly(socket, SESSION_KEY_BYTES, { signal, timeoutMs: HOST_WAIT_MS, what });
   if (!keysMatch(answer, keys.device)) {
     throw new Error('the peer on the data socket is not the device (wrong session key)');
   }

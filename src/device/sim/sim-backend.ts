@@ -22,6 +22,7 @@ import {
   releaseSocketAddress,
   type SocketPlace,
 } from './data-socket-place.ts';
+import { SocketReader } from './data-socket-reader.ts';
 import { fullStreamSize } from './device-stream-format.ts';
 import { PAGE_KIND_NAMES } from './profiles.ts';
 import type {
@@ -218,9 +219,11 @@ export class SimBackend implements DeviceBackend {
     if (effect.closes === 'saving') await this.#closeSaving();
     if (effect.closes === 'resuming') await this.#closeResuming();
     if (opened.session === null) return null;
+    // The host reads a saving session's data into a fixed buffer of its own (no Buffer per read).
+    const reader = opened.session === 'saving' ? new SocketReader(SOCKET_READ_BUFFER) : undefined;
     let socket: Socket;
     try {
-      socket = await this.#connect(opened.keys, opts?.signal);
+      socket = await this.#connect(opened.keys, opts?.signal, reader);
     } catch (cause) {
       throw this.#gone
         ? new DeviceGoneError(this.id, this.#gone, { cause })
@@ -228,15 +231,15 @@ export class SimBackend implements DeviceBackend {
             cause,
           });
     }
-    if (opened.session === 'saving') return (this.#saving = new SimSavingSession(opened.id, socket, this.#link));
+    if (reader) return (this.#saving = new SimSavingSession(opened.id, socket, reader, this.#link));
     return (this.#resuming = new SimResumingSession(opened.id, socket, this.#link));
   }
 
   /** Connects the data socket and runs the handshake (data-session-handshake.ts) before handing it to a session. */
-  async #connect(keys: SessionKeys, signal: AbortSignal | undefined): Promise<Socket> {
-    const socket = await this.#connectSocket(signal);
+  async #connect(keys: SessionKeys, signal: AbortSignal | undefined, reader?: SocketReader): Promise<Socket> {
+    const socket = await this.#connectSocket(signal, reader);
     try {
-      await proveToDevice(socket, keys, signal);
+      await proveToDevice(socket, keys, signal, reader);
     } catch (err) {
       socket.destroy();
       if (signal?.aborted) throw new AbortedError('connecting the data session was aborted', { cause: signal.reason });
@@ -245,13 +248,16 @@ export class SimBackend implements DeviceBackend {
     return socket;
   }
 
-  #connectSocket(signal: AbortSignal | undefined): Promise<Socket> {
+  #connectSocket(signal: AbortSignal | undefined, reader: SocketReader | undefined): Promise<Socket> {
     const path = this.#address?.path;
     if (!path) return Promise.reject(new Error('the device has no data socket'));
     return new Promise((resolve, reject) => {
       // Node's Socket takes the stream options (its typings omit them): the read buffer stays small and fixed.
-      const opts = { path, readableHighWaterMark: SOCKET_READ_BUFFER } as net.NetConnectOpts;
+      const opts = (
+        reader ? { path, onread: reader.onread } : { path, readableHighWaterMark: SOCKET_READ_BUFFER }
+      ) as net.NetConnectOpts;
       const socket = net.createConnection(opts);
+      reader?.attach(socket);
       const onAbort = () => {
         socket.destroy();
         reject(new AbortedError('connecting the data session was aborted', { cause: signal?.reason }));

@@ -1,6 +1,6 @@
 // The resuming side of a simulated device, inside its worker: reads the data socket and checks everything it is given
-// (identity, framing, every page's bytes, the integrity trailer, the length), building the new state aside. Only the
-// RESUMING to STOP arc installs it, and only if the stream was complete and sound.
+// (identity, framing, the head of every page, the integrity trailer over every byte, the length), building the new
+// state aside. Only the RESUMING to STOP arc installs it, and only if the stream was complete and sound.
 import type { Socket } from 'node:net';
 import { DeviceStreamParser, StreamProblem } from './device-stream-format.ts';
 import { PageChecker } from './page-content.ts';
@@ -26,6 +26,8 @@ export class StateConsumer {
   #gen: Uint32Array | null = null;
   #received: Uint8Array | null = null;
   #receivedCount = 0;
+  /** The current record's (page, generation) pairs. */
+  #entries: Uint32Array = new Uint32Array(0);
   #consumed = 0;
   #socket: Socket | null = null;
   #ended = false;
@@ -59,12 +61,12 @@ export class StateConsumer {
         this.#gen = new Uint32Array(pageCount);
         this.#received = new Uint8Array(pageCount);
       },
-      record: (entries, data, offset) => {
+      record: (entries, offset) => {
         const gen = this.#gen!;
         const received = this.#received!;
-        for (let i = 0; i < entries.length / 2; i++) {
-          const page = entries[i * 2]!;
-          const g = entries[i * 2 + 1]!;
+        for (let i = 0; i < entries.length; i += 2) {
+          const page = entries[i]!;
+          const g = entries[i + 1]!;
           if (page >= pageCount) {
             throw new StreamProblem(
               'malformed',
@@ -75,14 +77,18 @@ export class StateConsumer {
           if (received[page] === 1 && g < gen[page]!) {
             throw new StreamProblem('malformed', offset, `page ${page} goes back from generation ${gen[page]} to ${g}`);
           }
-          if (!this.#checker.matches(data.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), this.#seed, page, g)) {
-            throw new StreamProblem('corrupt', offset, `page ${page} in the record at offset ${offset} is corrupt`);
-          }
           gen[page] = g;
           if (received[page] === 0) {
             received[page] = 1;
             this.#receivedCount++;
           }
+        }
+        this.#entries = entries;
+      },
+      pageHead: (index, head, offset) => {
+        const page = this.#entries[index * 2]!;
+        if (!this.#checker.headMatches(head, this.#seed, page, this.#entries[index * 2 + 1]!)) {
+          throw new StreamProblem('corrupt', offset, `page ${page} in the record at offset ${offset} is corrupt`);
         }
       },
     });
