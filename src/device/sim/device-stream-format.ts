@@ -78,10 +78,10 @@ export function writeHeader(out: Uint8Array, at: number, id: StreamIdentity): vo
  * Writes a record's header at word `at` of `words` (a 4-byte aligned view of a write buffer); the caller fills its
  * `pages` entries from word `at + 4` and its page data after them.
  */
-export function writeRecordHeader(words: Uint32Array, at: number, pages: number, sequence: number): void {
+export function writeRecordHeader(words: Int32Array, at: number, pages: number, sequence: number): void {
   words[at] = TAG_PAGES;
   words[at + 1] = pages;
-  words[at + 2] = sequence;
+  words[at + 2] = sequence | 0;
   words[at + 3] = 0;
 }
 
@@ -114,7 +114,7 @@ export interface StreamParserHooks {
   /** A record's (page, generation) pairs, before its data; `offset` is the record's. */
   record(entries: Uint32Array, offset: number): void;
   /** The first HEAD_WORDS words of the record's `index`th page (its entry is at `2 * index` of record's entries). */
-  pageHead(index: number, head: Uint32Array, offset: number): void;
+  pageHead(index: number, head: Int32Array, offset: number): void;
 }
 
 const Phase = {
@@ -139,6 +139,7 @@ export class DeviceStreamParser {
   /** Large enough for the biggest small unit (a full record's entries). */
   readonly #buf = new Uint8Array(Math.max(HEADER_SIZE, MAX_RECORD_PAGES * ENTRY_SIZE));
   readonly #words = new Uint32Array(this.#buf.buffer);
+  readonly #head = new Int32Array(this.#buf.buffer, 0, HEAD_WORDS);
   readonly #view = new DataView(this.#buf.buffer);
   readonly #entries = new Uint32Array(MAX_RECORD_PAGES * 2);
   readonly #hash = newStreamHash();
@@ -283,7 +284,7 @@ export class DeviceStreamParser {
         return;
       }
       case Phase.PAGE_HEAD: {
-        this.#hooks.pageHead(this.#page, this.#words.subarray(0, HEAD_WORDS), this.#recordStart);
+        this.#hooks.pageHead(this.#page, this.#head, this.#recordStart);
         this.#expect(Phase.PAGE_BODY, PAGE_SIZE - HEAD_BYTES);
         return;
       }

@@ -30,10 +30,11 @@ export const HEAD_WORDS = 16;
 
 /**
  * Writes the first `words` words (all 1024 by default) of `page` at generation `gen` into `out` from word `at` on.
- * Inline xorshift32 and no allocation: the producer fills pages straight into its write buffers.
+ * Inline xorshift32 and no allocation: the producer fills pages straight into its write buffers. Int32 views keep
+ * every value a small integer for the JIT (Uint32 elements above 2^31 would go through doubles).
  */
 export function fillPage(
-  out: Uint32Array,
+  out: Int32Array,
   at: number,
   kind: PageKind,
   seed: number,
@@ -82,7 +83,7 @@ export function fillPage(
       for (let w = 0; w < words; w += 64) {
         const shade = Math.imul(w >>> 6, step);
         const n = Math.min(64, words - w);
-        for (let i = 0; i < n; i++) out[at + w + i] = palette[i & 15]! + shade;
+        for (let i = 0; i < n; i++) out[at + w + i] = (palette[i & 15]! + shade) | 0;
       }
       return;
     }
@@ -102,7 +103,7 @@ export function fillPage(
         s ^= s >>> 17;
         s ^= s << 5;
         const w = at + d * 4;
-        out[w] = base + d * 2048;
+        out[w] = (base + d * 2048) | 0;
         out[w + 1] = hi;
         out[w + 2] = (64 + (s & 1023)) | (d << 16);
         out[w + 3] = stamp | ((d & 1) << 20);
@@ -113,7 +114,7 @@ export function fillPage(
 }
 
 /** One palette per thread: TEXTURE pages are filled one at a time. */
-const PALETTE = new Uint32Array(16);
+const PALETTE = new Int32Array(16);
 
 /** The regions of a device, searchable by page. */
 export class PageMap {
@@ -154,14 +155,14 @@ export class PageMap {
 /** Checks a received page's head against what the page must hold; reuses one scratch head. */
 export class PageChecker {
   readonly #map: PageMap;
-  readonly #scratch = new Uint32Array(HEAD_WORDS);
+  readonly #scratch = new Int32Array(HEAD_WORDS);
 
   constructor(map: PageMap) {
     this.#map = map;
   }
 
   /** `head` is the page's first HEAD_WORDS words. */
-  headMatches(head: Uint32Array, seed: number, page: number, gen: number): boolean {
+  headMatches(head: Int32Array, seed: number, page: number, gen: number): boolean {
     const expect = this.#scratch;
     fillPage(expect, 0, this.#map.kindOf(page), seed, page, gen, HEAD_WORDS);
     for (let i = 0; i < HEAD_WORDS; i++) if (head[i] !== expect[i]) return false;

@@ -6,7 +6,7 @@ import process from 'node:process';
 import { parentPort, workerData } from 'node:worker_threads';
 import { InjectedFaultError, SimStreamRejectedError, VfioMigrateError } from '../../errors.ts';
 import { arcSessionEffect, DeviceState, isPreCopyState, stateName } from '../../fsm/index.ts';
-import { admitHost, keysMatch, newSessionKeys, type SessionKeys } from './data-session-handshake.ts';
+import { admitHost, connectToHost, keysMatch, newSessionKeys, type SessionKeys } from './data-session-handshake.ts';
 import { StreamProblem } from './device-stream-format.ts';
 import { SimDeviceModel } from './sim-device-model.ts';
 import type {
@@ -32,8 +32,10 @@ let lastProduced = 0;
 let lastConsumed = 0;
 let sessionIds = 0;
 
-/** The session waiting for the host to connect its data socket (at most one: saving and resuming exclude each other). */
+/** The saving session waiting for the host to connect its data socket (at most one: sessions exclude each other). */
 let awaitingHost: { keys: SessionKeys; attach: (socket: Socket) => void } | null = null;
+/** The resuming session's keys until the device has connected to the host's listener. */
+let resumingKeys: SessionKeys | null = null;
 
 const post = (event: SimEvent) => port.postMessage(event);
 
@@ -67,6 +69,7 @@ function closeSessions(): void {
   producer = null;
   consumer = null;
   awaitingHost = null;
+  resumingKeys = null;
 }
 
 async function arc(from: DeviceState, to: DeviceState, written: number): Promise<SimSessionOpened> {
@@ -115,7 +118,7 @@ async function arc(from: DeviceState, to: DeviceState, written: number): Promise
     const c = new StateConsumer(++sessionIds, model, { die });
     consumer = c;
     const keys = newSessionKeys();
-    awaitingHost = { keys, attach: (socket) => c.attach(socket) };
+    resumingKeys = keys;
     return { session: 'resuming', id: c.id, keys };
   }
   if (to === DeviceState.STOP_COPY && producer) producer.enterStopCopy();
@@ -144,6 +147,14 @@ async function handle(req: SimRequest): Promise<unknown> {
     case 'advance':
       model.advance(req.ms);
       return null;
+    case 'connect-resuming': {
+      const c = consumer;
+      const keys = resumingKeys;
+      if (!c || !keys) throw new Error('internal: no resuming session waits for its data socket');
+      resumingKeys = null;
+      await connectToHost(req.path, keys, c.readBuffer, c);
+      return null;
+    }
     case 'stats': {
       const stats: SimStats = {
         state: model.state,

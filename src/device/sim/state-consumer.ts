@@ -7,6 +7,9 @@ import { PageChecker } from './page-content.ts';
 import { PAGE_SIZE } from './profiles.ts';
 import type { SimDeviceModel } from './sim-device-model.ts';
 
+/** One read(2) takes up to this much: more than a full socket buffer (~200 KiB), so a read empties the socket. */
+const READ_BUFFER = 512 * 1024;
+
 export interface ConsumerHooks {
   die(detail: string): void;
 }
@@ -103,12 +106,19 @@ export class StateConsumer {
     return this.#consumed;
   }
 
+  /** Where the socket reads to (connectToHost's `onread` buffer): the parser works on it in place. */
+  readonly readBuffer = new Uint8Array(READ_BUFFER);
+
+  /** The socket now reads into `readBuffer` and hands each read to onBytes. */
   attach(socket: Socket): void {
+    // A session closed while its socket was being connected keeps nothing open.
+    if (this.#ended) socket.destroy();
     this.#socket = socket;
-    socket.on('data', (chunk: Uint8Array) => this.#onData(chunk));
     socket.on('end', () => this.#end());
     socket.on('error', () => this.#end());
     socket.on('close', () => this.#end());
+    // The end of the stream is only reported to a flowing socket; the data itself comes through onBytes.
+    socket.resume();
   }
 
   close(): void {
@@ -128,25 +138,26 @@ export class StateConsumer {
     for (const w of waiters) w();
   }
 
-  #onData(chunk: Uint8Array): void {
+  /** One read's bytes, valid only during the call; false stops reading (stall-at). */
+  onBytes(chunk: Uint8Array): boolean {
     const f = this.#model.config.faults;
     let off = 0;
     while (off < chunk.length) {
       const pos = this.#consumed;
       if (pos === f.dieAt) {
         this.#hooks.die(`died at stream offset ${pos} (die-at)`);
-        return;
+        return false;
       }
       if (pos === f.failAt) {
         this.#failed = `the data session failed at offset ${pos} (fail-at)`;
         this.#socket?.destroy();
         this.#end();
-        return;
+        return false;
       }
       if (pos === f.stallAt) {
         // Stops reading for good: the writer fills the socket and blocks, as with a wedged device.
-        this.#socket?.pause();
-        return;
+        this.#notify();
+        return false;
       }
       let end = chunk.length;
       for (const b of [f.dieAt, f.failAt, f.stallAt]) {
@@ -169,6 +180,7 @@ export class StateConsumer {
       off = end;
     }
     this.#notify();
+    return true;
   }
 
   /** Resolves once `n` bytes were taken (everything the host wrote), or the fd ended or failed. */

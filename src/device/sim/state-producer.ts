@@ -31,7 +31,7 @@ const POOL_SIZE = 3;
 
 interface WriteBuffer {
   readonly bytes: Uint8Array;
-  readonly words: Uint32Array;
+  readonly words: Int32Array;
   /** Settles once the kernel has taken everything last written from this buffer (or the session closed). */
   done: Promise<void>;
 }
@@ -199,7 +199,7 @@ export class StateProducer {
   async #takeBuffer(): Promise<WriteBuffer> {
     if (this.#pool.length < POOL_SIZE) {
       const bytes = new Uint8Array(BATCH_BYTES);
-      const buf = { bytes, words: new Uint32Array(bytes.buffer), done: Promise.resolve() };
+      const buf = { bytes, words: new Int32Array(bytes.buffer), done: Promise.resolve() };
       this.#pool.push(buf);
       return buf;
     }
@@ -253,7 +253,7 @@ export class StateProducer {
       const page = this.#pageList[i]!;
       const g = gen[page]!;
       words[entries + i * 2] = page;
-      words[entries + i * 2 + 1] = g;
+      words[entries + i * 2 + 1] = g | 0;
       this.#sent[page] = g + 1;
       fillPage(words, data + i * (PAGE_SIZE / 4), model.map.kindOf(page), seed, page, g);
     }
