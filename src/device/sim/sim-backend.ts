@@ -92,6 +92,11 @@ export class SimBackend implements DeviceBackend {
       deviceId: this.id,
       inPreCopy: () => isPreCopyState(this.#state),
       gone: () => this.#gone,
+      settledGone: () =>
+        this.#call({ op: 'state' }).then(
+          () => this.#gone,
+          () => this.#gone,
+        ),
       readCap: () => (config.faults.shortReads ? this.#nextShortRead() : Number.POSITIVE_INFINITY),
     };
   }

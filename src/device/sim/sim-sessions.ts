@@ -14,6 +14,8 @@ export interface SessionLink {
   inPreCopy(): boolean;
   /** Why the device's thread went away, or null while it lives. */
   gone(): string | null;
+  /** Why the device's thread went away, after a round trip to it (so a death already under way is seen), or null. */
+  settledGone(): Promise<string | null>;
   /** The most one read() may return: unbounded normally; a few hundred bytes under the short-reads fault. */
   readCap(): number;
 }
@@ -146,15 +148,17 @@ export class SimResumingSession implements ResumingSession {
       this.#socket.write(data, (err) => {
         signal?.removeEventListener('abort', onAbort);
         if (!err) return resolve();
-        const gone = this.#link.gone();
-        this.#broken = gone
-          ? new DeviceGoneError(this.#link.deviceId, gone)
-          : new VfioDataIoError(`write(data fd) of ${this.#link.deviceId} failed: ${err.message}`, {
-              operation: 'write(data fd)',
-              errnoName: (err as NodeJS.ErrnoException).code,
-              device: this.#link.deviceId,
-            });
-        reject(this.#broken);
+        // The fd may break before the news of the device's death arrives: ask the device before telling which.
+        void this.#link.settledGone().then((gone) => {
+          this.#broken ??= gone
+            ? new DeviceGoneError(this.#link.deviceId, gone)
+            : new VfioDataIoError(`write(data fd) of ${this.#link.deviceId} failed: ${err.message}`, {
+                operation: 'write(data fd)',
+                errnoName: (err as NodeJS.ErrnoException).code,
+                device: this.#link.deviceId,
+              });
+          reject(this.#broken);
+        });
       });
     });
     this.#bytesWritten += data.length;
