@@ -1,6 +1,6 @@
 // The bytes of a simulated device's page: a pure function of (kind, seed, page index, generation). A device keeps only
 // the generation of each page, so a multi-GiB state never lives in memory, and a destination can check every page it
-// is given by regenerating it.
+// is given by regenerating its head (the stream's XXH3 trailer covers every byte).
 import { PAGE_SIZE, PageKind, type Region } from './profiles.ts';
 
 const WORDS = PAGE_SIZE / 4;

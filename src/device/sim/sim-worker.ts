@@ -1,6 +1,7 @@
 // The simulated device itself: runs in a worker thread, off the host's event loop. It answers control requests from
-// the backend over the message port and moves migration data through a UNIX socket the host connects to, so reads,
-// writes, EOF and backpressure are the kernel's.
+// the backend over the message port and moves migration data through UNIX sockets, so reads, writes, EOF and
+// backpressure are the kernel's: the host connects to the device's socket for saving data, and the device connects
+// to a host listener for resuming data (the reader of each fd connects; see connectToHost).
 import net, { type Socket } from 'node:net';
 import process from 'node:process';
 import { parentPort, workerData } from 'node:worker_threads';
