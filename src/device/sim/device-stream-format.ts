@@ -11,7 +11,7 @@
 // All integers little-endian. Nothing may follow the trailer. Version 1 ended in a SHA-256 of 32 bytes; XXH3 (the
 // wasm core's) detects the same truncation, reordering and corruption at a small fraction of the cost, and the
 // destination still regenerates the head of every page it is given.
-import { Xxh3Stream } from '../../core/checksums.ts';
+import type { Xxh3Stream } from '../../core/checksums.ts';
 import type { SimRejectReason } from '../../errors.ts';
 import { HEAD_WORDS } from './page-content.ts';
 import { PAGE_SIZE } from './profiles.ts';
@@ -54,9 +54,26 @@ export function fullStreamSize(pageCount: number): number {
   return initialDataSize(pageCount) + TRAILER_SIZE;
 }
 
-/** The stream's integrity hash, fed in stream order (the wasm core's XXH3-64). */
+let hashClass: typeof Xxh3Stream | null = null;
+let hashLoading: Promise<void> | null = null;
+
+/**
+ * Loads the wasm core's XXH3 in this thread (once). A device starts it as soon as it is up, off its start-up path,
+ * and awaits it before it opens a session: compiling the core must not delay a device that is only opened.
+ */
+export function loadStreamHash(): Promise<void> {
+  hashLoading ??= import('../../core/checksums.ts').then((m) => {
+    // The first stream instantiates the core; later ones reuse it.
+    new m.Xxh3Stream(0n).dispose();
+    hashClass = m.Xxh3Stream;
+  });
+  return hashLoading;
+}
+
+/** The stream's integrity hash, fed in stream order (the wasm core's XXH3-64); after loadStreamHash(). */
 export function newStreamHash(): Xxh3Stream {
-  return new Xxh3Stream(0n);
+  if (!hashClass) throw new Error('internal: the stream hash is used before loadStreamHash() resolved');
+  return new hashClass(0n);
 }
 
 /** Writes the header at byte `at` of `out`. */

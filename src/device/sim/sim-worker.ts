@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { InjectedFaultError, SimStreamRejectedError, VfioMigrateError } from '../../errors.ts';
 import { arcSessionEffect, DeviceState, isPreCopyState, stateName } from '../../fsm/index.ts';
 import { admitHost, connectToHost, keysMatch, newSessionKeys, type SessionKeys } from './data-session-handshake.ts';
-import { StreamProblem } from './device-stream-format.ts';
+import { loadStreamHash, StreamProblem } from './device-stream-format.ts';
 import { SimDeviceModel } from './sim-device-model.ts';
 import type {
   SerializedError,
@@ -56,7 +56,11 @@ const server = net.createServer((socket) => {
   });
 });
 server.once('error', (err) => die(`its data socket cannot listen: ${err.message}`));
-server.listen(socketPath, () => post({ ev: 'ready' }));
+server.listen(socketPath, () => {
+  post({ ev: 'ready' });
+  // Off the start-up path: ready first, then the hash every session needs (awaited when one opens).
+  void loadStreamHash();
+});
 
 function closeSessions(): void {
   if (producer) {
@@ -86,6 +90,7 @@ async function arc(from: DeviceState, to: DeviceState, written: number): Promise
     throw new InjectedFaultError(name, `injected failure of ${stateName(from)} -> ${stateName(to)} (fail-arc)`);
   }
   const effect = arcSessionEffect(from, to);
+  if (effect.opens) await loadStreamHash();
   if (from === DeviceState.RESUMING && to === DeviceState.STOP && consumer) {
     // The device completes loading here: everything the host wrote must have been taken, then judged.
     const c = consumer;
