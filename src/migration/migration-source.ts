@@ -10,6 +10,7 @@ import { DeviceSet } from '../device/device-set.ts';
 import type { MigrationDevice } from '../device/migration-device.ts';
 import {
   AbortedError,
+  ConnectionLostError,
   DataSessionMissingError,
   MigrationInDoubtError,
   MigrationRefusedError,
@@ -582,13 +583,30 @@ export class MigrationSource extends MigrationEmitter {
     },
   ): Promise<VfioMigrateError> {
     const control = s.link?.control;
-    // an abort caused by the peer's failure (or its going away) reports that failure, not the abort
+    // A data connection cut by the destination's own failure may end here before the destination's word on the
+    // control connection does: give that word a moment, so the cause is reported rather than its symptom.
+    const symptom = err instanceof ConnectionLostError;
+    if (symptom && control && !control.failure.aborted) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 500);
+        control.failure.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+    }
+    const peerFailed = control?.peerFailure ?? null;
+    // an abort caused by the peer's failure (or its going away) reports that failure, not the abort; a cut data
+    // connection reports the failure the peer gave for it
     const peerReason = control?.failure.aborted ? (control.failure.reason as Error) : null;
     const error =
-      err instanceof AbortedError && peerReason && !this.options.signal?.aborted
+      ((err instanceof AbortedError && peerReason) || (symptom && peerFailed)) && !this.options.signal?.aborted
         ? toVfioMigrateError(peerReason)
         : toVfioMigrateError(err);
-    const peerFailed = control?.peerFailure ?? null;
     const side = peerFailed ? 'destination' : peerReason && !peerFailed ? 'link' : 'source';
     this.emit('phase', { phase: 'rollback', at: performance.now() });
     if (s.committed && !peerFailed) {
