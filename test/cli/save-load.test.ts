@@ -158,7 +158,10 @@ describe('vfio-migrate save / load', () => {
 
   it('refuses a corrupted stream with the code and offset, and exits non-zero', async () => {
     const file = join(dir, 'corrupt.vfm');
-    expect((await cli(['save', '--device', DEV, '-o', file, '--workers', '0'])).code).toBe(0);
+    // Stored blocks (codec none): every byte past the framing is the device's, so the flip changes the data. In an
+    // LZ4 stream a flip can be one the encoding absorbs (a match offset's high byte moved into equally repetitive
+    // bytes decodes to the very same data, every checksum agreeing): harmless, and no corruption to detect.
+    expect((await cli(['save', '--device', DEV, '-o', file, '--workers', '0', '--codec', 'none'])).code).toBe(0);
     const bytes = readFileSync(file);
     bytes[Math.floor(bytes.length / 2)]! ^= 1;
     writeFileSync(file, bytes);
