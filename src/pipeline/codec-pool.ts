@@ -56,6 +56,13 @@ interface Slot {
  */
 export const MAX_DEFAULT_WORKERS = 4;
 
+/**
+ * A codec thread keeps almost nothing alive; what it allocates is per-chunk garbage (zstd's output from node:zlib,
+ * message objects). A small young generation has V8 scavenge often and free it within a few chunks; by default V8
+ * grows each thread's young generation to tens of MiB under that allocation rate, and RSS swings with it.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
 export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(MAX_DEFAULT_WORKERS, availableParallelism()));
 }
@@ -115,7 +122,7 @@ export class CodecPool {
     for (let index = 0; index < count; index++) {
       const slot: Slot = {
         index,
-        worker: new Worker(url, { workerData: data }),
+        worker: new Worker(url, { workerData: data, resourceLimits: WORKER_LIMITS }),
         busy: 0,
         tasks: new Map(),
         starting: null,
