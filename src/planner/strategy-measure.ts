@@ -64,7 +64,7 @@ export const CHUNKINGS: readonly { chunking: 'fixed' | 'cdc'; chunkSize: number 
 ];
 
 /** Worker counts worth trying on this machine: 1 up to the default count. */
-export function workerCounts(max = defaultWorkerCount()): number[] {
+export function workerCounts(max: number = defaultWorkerCount()): number[] {
   return Array.from({ length: Math.max(1, max) }, (_, i) => i + 1);
 }
 
