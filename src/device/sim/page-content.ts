@@ -1,6 +1,6 @@
 // The bytes of a simulated device's page: a pure function of (kind, seed, page index, generation). A device keeps only
 // the generation of each page, so a multi-GiB state never lives in memory, and a destination can check every page it
-// is given by regenerating its head (the stream's XXH3 trailer covers every byte).
+// is given by regenerating it.
 import { PAGE_SIZE, PageKind, type Region } from './profiles.ts';
 
 const WORDS = PAGE_SIZE / 4;
@@ -25,96 +25,52 @@ function pageSeed(seed: number, page: number, gen: number, kind: number): number
   return s === 0 ? 0x6d2b79f5 : s;
 }
 
-/** Words at the head of a page that a destination regenerates to check each page it is given (the rest is hashed). */
-export const HEAD_WORDS = 16;
-
-/**
- * Writes the first `words` words (all 1024 by default) of `page` at generation `gen` into `out` from word `at` on.
- * Inline xorshift32 and no allocation: the producer fills pages straight into its write buffers. Int32 views keep
- * every value a small integer for the JIT (Uint32 elements above 2^31 would go through doubles).
- */
-export function fillPage(
-  out: Int32Array,
-  at: number,
-  kind: PageKind,
-  seed: number,
-  page: number,
-  gen: number,
-  words: number = WORDS,
-): void {
-  // xorshift32: fast, deterministic, and all that is needed for plausible device memory.
+/** Writes the content of `page` at generation `gen` into `out` (1024 words, 4-byte aligned). */
+export function fillPage(out: Uint32Array, kind: PageKind, seed: number, page: number, gen: number): void {
   let s = pageSeed(seed, page, gen, kind);
+  // xorshift32: fast, deterministic, and all that is needed for plausible device memory.
+  const next = (): number => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return s >>> 0;
+  };
   switch (kind) {
     case PageKind.ZERO: {
-      out.fill(0, at, at + words);
+      out.fill(0);
       // Once written, an unused page carries a small header (an allocated buffer) and stays mostly zero.
-      if (gen > 0) {
-        for (let i = 0; i < Math.min(16, words); i++) {
-          s ^= s << 13;
-          s ^= s >>> 17;
-          s ^= s << 5;
-          out[at + i] = s;
-        }
-      }
+      if (gen > 0) for (let i = 0; i < 16; i++) out[i] = next();
       return;
     }
     case PageKind.RANDOM: {
-      for (let i = 0; i < words; i++) {
-        s ^= s << 13;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        out[at + i] = s;
-      }
+      for (let i = 0; i < WORDS; i++) out[i] = next();
       return;
     }
     case PageKind.TEXTURE: {
       // 64-byte rows from a 16-word palette; four rows in a row repeat, then shade by a small step.
-      const palette = PALETTE;
-      for (let i = 0; i < 16; i++) {
-        s ^= s << 13;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        palette[i] = s;
-      }
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      const step = s & 0x01010101;
-      for (let w = 0; w < words; w += 64) {
-        const shade = Math.imul(w >>> 6, step);
-        const n = Math.min(64, words - w);
-        for (let i = 0; i < n; i++) out[at + w + i] = (palette[i & 15]! + shade) | 0;
+      const palette = new Uint32Array(16);
+      for (let i = 0; i < 16; i++) palette[i] = next();
+      const step = next() & 0x01010101;
+      for (let row = 0; row < WORDS / 16; row++) {
+        const shade = Math.imul(row >>> 2, step);
+        for (let i = 0; i < 16; i++) out[row * 16 + i] = (palette[i]! + shade) >>> 0;
       }
       return;
     }
     case PageKind.STRUCT: {
       // 256 descriptors of 16 bytes: buffer address, high half, length and flags with a generation stamp.
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      const base = s & 0xfffff000;
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      const hi = s & 0xff;
-      const stamp = 0x80000000 | (gen & 0xffff);
-      for (let d = 0; d < words >>> 2; d++) {
-        s ^= s << 13;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        const w = at + d * 4;
-        out[w] = (base + d * 2048) | 0;
-        out[w + 1] = hi;
-        out[w + 2] = (64 + (s & 1023)) | (d << 16);
-        out[w + 3] = stamp | ((d & 1) << 20);
+      const base = next() & 0xfffff000;
+      const hi = next() & 0xff;
+      for (let d = 0; d < WORDS / 4; d++) {
+        out[d * 4] = (base + d * 2048) >>> 0;
+        out[d * 4 + 1] = hi;
+        out[d * 4 + 2] = (64 + (next() & 1023)) | (d << 16);
+        out[d * 4 + 3] = (0x80000000 | ((d & 1) << 20) | (gen & 0xffff)) >>> 0;
       }
       return;
     }
   }
 }
-
-/** One palette per thread: TEXTURE pages are filled one at a time. */
-const PALETTE = new Int32Array(16);
 
 /** The regions of a device, searchable by page. */
 export class PageMap {
@@ -152,20 +108,26 @@ export class PageMap {
   }
 }
 
-/** Checks a received page's head against what the page must hold; reuses one scratch head. */
+/** Checks received page bytes against what the page must hold; reuses one scratch page. */
 export class PageChecker {
   readonly #map: PageMap;
-  readonly #scratch = new Int32Array(HEAD_WORDS);
+  readonly #scratch = new Uint32Array(WORDS);
 
   constructor(map: PageMap) {
     this.#map = map;
   }
 
-  /** `head` is the page's first HEAD_WORDS words. */
-  headMatches(head: Int32Array, seed: number, page: number, gen: number): boolean {
+  /** `data` is one page at a 4-byte aligned offset. */
+  matches(data: Uint8Array, seed: number, page: number, gen: number): boolean {
+    const kind = this.#map.kindOf(page);
+    const words = new Uint32Array(data.buffer, data.byteOffset, WORDS);
+    if (kind === PageKind.ZERO && gen === 0) {
+      for (let i = 0; i < WORDS; i++) if (words[i] !== 0) return false;
+      return true;
+    }
     const expect = this.#scratch;
-    fillPage(expect, 0, this.#map.kindOf(page), seed, page, gen, HEAD_WORDS);
-    for (let i = 0; i < HEAD_WORDS; i++) if (head[i] !== expect[i]) return false;
+    fillPage(expect, kind, seed, page, gen);
+    for (let i = 0; i < WORDS; i++) if (words[i] !== expect[i]) return false;
     return true;
   }
 }

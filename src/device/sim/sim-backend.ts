@@ -14,7 +14,7 @@ import {
 } from '../../errors.ts';
 import { arcSessionEffect, DeviceState, flagNames, isPreCopyState } from '../../fsm/index.ts';
 import type { DataSession, DeviceBackend, OperationOptions, PrecopyInfo, SavingSession } from '../types.ts';
-import { admitDevice, proveToDevice, type SessionKeys } from './data-session-handshake.ts';
+import { proveToDevice, type SessionKeys } from './data-session-handshake.ts';
 import {
   allocateSocketAddress,
   type DataSocketAddress,
@@ -22,7 +22,6 @@ import {
   releaseSocketAddress,
   type SocketPlace,
 } from './data-socket-place.ts';
-import { SocketReader } from './data-socket-reader.ts';
 import { fullStreamSize } from './device-stream-format.ts';
 import { PAGE_KIND_NAMES } from './profiles.ts';
 import type {
@@ -92,11 +91,6 @@ export class SimBackend implements DeviceBackend {
       deviceId: this.id,
       inPreCopy: () => isPreCopyState(this.#state),
       gone: () => this.#gone,
-      settledGone: () =>
-        this.#call({ op: 'state' }).then(
-          () => this.#gone,
-          () => this.#gone,
-        ),
       readCap: () => (config.faults.shortReads ? this.#nextShortRead() : Number.POSITIVE_INFINITY),
     };
   }
@@ -224,71 +218,25 @@ export class SimBackend implements DeviceBackend {
     if (effect.closes === 'saving') await this.#closeSaving();
     if (effect.closes === 'resuming') await this.#closeResuming();
     if (opened.session === null) return null;
-    if (opened.session === 'resuming') {
-      let socket: Socket;
-      try {
-        socket = await this.#acceptDevice(opened.keys, opts?.signal);
-      } catch (cause) {
-        throw this.#dataSessionError(cause);
-      }
-      return (this.#resuming = new SimResumingSession(opened.id, socket, this.#link));
-    }
-    // The host reads a saving session's data into a fixed buffer of its own (no Buffer per read).
-    const reader = new SocketReader(SOCKET_READ_BUFFER);
     let socket: Socket;
     try {
-      socket = await this.#connect(opened.keys, opts?.signal, reader);
+      socket = await this.#connect(opened.keys, opts?.signal);
     } catch (cause) {
-      throw this.#dataSessionError(cause);
+      throw this.#gone
+        ? new DeviceGoneError(this.id, this.#gone, { cause })
+        : new DataSessionMissingError(`could not connect the data session of ${this.id}: ${(cause as Error).message}`, {
+            cause,
+          });
     }
-    return (this.#saving = new SimSavingSession(opened.id, socket, reader, this.#link));
-  }
-
-  #dataSessionError(cause: unknown): Error {
-    return this.#gone
-      ? new DeviceGoneError(this.id, this.#gone, { cause })
-      : new DataSessionMissingError(`could not connect the data session of ${this.id}: ${(cause as Error).message}`, {
-          cause,
-        });
-  }
-
-  /**
-   * A resuming session's fd: the device reads it, so the device connects (see connectToHost) to a listener of the
-   * host's at a fresh address, and the host keeps the one connection that presents the session's device key.
-   */
-  async #acceptDevice(keys: SessionKeys, signal: AbortSignal | undefined): Promise<Socket> {
-    const address = allocateSocketAddress(this.#place);
-    let admitted: Socket | null = null;
-    const server = net.createServer((socket) => {
-      void admitDevice(socket, keys).then((ok) => {
-        if (!ok) return;
-        if (admitted) socket.destroy();
-        else admitted = socket;
-      });
-    });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(address.path, () => resolve());
-      });
-      // Resolves once the device has checked the host's answer: the admitted socket is set by then.
-      await this.#call({ op: 'connect-resuming', path: address.path }, signal);
-      if (!admitted) throw new Error('the device connected, but no connection was admitted');
-      return admitted;
-    } catch (err) {
-      (admitted as Socket | null)?.destroy();
-      throw err;
-    } finally {
-      server.close();
-      releaseSocketAddress(address);
-    }
+    if (opened.session === 'saving') return (this.#saving = new SimSavingSession(opened.id, socket, this.#link));
+    return (this.#resuming = new SimResumingSession(opened.id, socket, this.#link));
   }
 
   /** Connects the data socket and runs the handshake (data-session-handshake.ts) before handing it to a session. */
-  async #connect(keys: SessionKeys, signal: AbortSignal | undefined, reader: SocketReader): Promise<Socket> {
-    const socket = await this.#connectSocket(signal, reader);
+  async #connect(keys: SessionKeys, signal: AbortSignal | undefined): Promise<Socket> {
+    const socket = await this.#connectSocket(signal);
     try {
-      await proveToDevice(socket, keys, signal, reader);
+      await proveToDevice(socket, keys, signal);
     } catch (err) {
       socket.destroy();
       if (signal?.aborted) throw new AbortedError('connecting the data session was aborted', { cause: signal.reason });
@@ -297,12 +245,13 @@ export class SimBackend implements DeviceBackend {
     return socket;
   }
 
-  #connectSocket(signal: AbortSignal | undefined, reader: SocketReader): Promise<Socket> {
+  #connectSocket(signal: AbortSignal | undefined): Promise<Socket> {
     const path = this.#address?.path;
     if (!path) return Promise.reject(new Error('the device has no data socket'));
     return new Promise((resolve, reject) => {
-      const socket = net.createConnection({ path, onread: reader.onread } as net.NetConnectOpts);
-      reader.attach(socket);
+      // Node's Socket takes the stream options (its typings omit them): the read buffer stays small and fixed.
+      const opts = { path, readableHighWaterMark: SOCKET_READ_BUFFER } as net.NetConnectOpts;
+      const socket = net.createConnection(opts);
       const onAbort = () => {
         socket.destroy();
         reject(new AbortedError('connecting the data session was aborted', { cause: signal?.reason }));

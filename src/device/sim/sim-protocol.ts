@@ -15,8 +15,6 @@ export type SimRequest =
   | { op: 'arc'; from: DeviceState; to: DeviceState; written: number }
   | { op: 'precopy-info'; read: number }
   | { op: 'stop-copy-size'; read: number }
-  /** The host listens at `path` for the open resuming session: connect to it (the device is that fd's reader). */
-  | { op: 'connect-resuming'; path: string }
   | { op: 'reset' }
   | { op: 'digest' }
   | { op: 'advance'; ms: number }

@@ -1,10 +1,9 @@
-// The host's ends of a simulated device's data fds. Reads take only what the socket already holds (at most its read
-// buffer), so a slow caller leaves the device blocked on a full socket rather than growing memory anywhere.
+// The host's ends of a simulated device's data fds. Reads take only what the socket already holds (at most its small
+// read buffer), so a slow caller leaves the device blocked on a full socket rather than growing memory anywhere.
 import type { Socket } from 'node:net';
 import { AbortedError, DeviceGoneError, SessionClosedError, throwIfAborted, VfioDataIoError } from '../../errors.ts';
 import type { OperationOptions, ResumingSession, SavingSession } from '../types.ts';
 import { READ_DRAINED, READ_END } from '../types.ts';
-import type { SocketReader } from './data-socket-reader.ts';
 import type { SimEvent } from './sim-protocol.ts';
 
 /** What a session needs to know about its device. */
@@ -14,32 +13,61 @@ export interface SessionLink {
   inPreCopy(): boolean;
   /** Why the device's thread went away, or null while it lives. */
   gone(): string | null;
-  /** Why the device's thread went away, after a round trip to it (so a death already under way is seen), or null. */
-  settledGone(): Promise<string | null>;
   /** The most one read() may return: unbounded normally; a few hundred bytes under the short-reads fault. */
   readCap(): number;
 }
 
-/** Bytes the host may hold ahead of the reader: one read(2) of a full socket buffer (~200 KiB) fits. */
+/** Bytes the host socket may hold ahead of the reader. */
 export const SOCKET_READ_BUFFER = 256 * 1024;
+
+function waitFor(wakers: Set<() => void>, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      signal?.removeEventListener('abort', onAbort);
+      wakers.delete(done);
+      resolve();
+    };
+    const onAbort = () => {
+      wakers.delete(done);
+      reject(new AbortedError('data session read aborted', { cause: signal?.reason }));
+    };
+    wakers.add(done);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function wakeAll(wakers: Set<() => void>): void {
+  for (const w of [...wakers]) w();
+}
 
 export class SimSavingSession implements SavingSession {
   readonly kind = 'saving' as const;
   readonly id: number;
   readonly #socket: Socket;
-  readonly #reader: SocketReader;
   readonly #link: SessionLink;
+  readonly #wakers = new Set<() => void>();
   #bytesRead = 0;
   #closed = false;
+  #ended = false;
+  #error: Error | null = null;
   #idleAt: number | null = null;
   #failure: { offset: number; errno: string } | null = null;
 
-  /** `socket` reads into `reader` (it was connected with `reader.onread`). */
-  constructor(id: number, socket: Socket, reader: SocketReader, link: SessionLink) {
+  constructor(id: number, socket: Socket, link: SessionLink) {
     this.id = id;
     this.#socket = socket;
-    this.#reader = reader;
     this.#link = link;
+    const wake = () => wakeAll(this.#wakers);
+    socket.on('readable', wake);
+    socket.on('end', () => {
+      this.#ended = true;
+      wake();
+    });
+    socket.on('error', (err) => {
+      this.#error = err;
+      wake();
+    });
+    socket.on('close', wake);
   }
 
   get closed(): boolean {
@@ -55,19 +83,26 @@ export class SimSavingSession implements SavingSession {
     if (ev.ev === 'idle') this.#idleAt = ev.offset;
     else if (ev.ev === 'busy') this.#idleAt = null;
     else if (ev.ev === 'session-failed') this.#failure = { offset: ev.offset, errno: ev.errno };
-    this.#reader.wake();
+    wakeAll(this.#wakers);
   }
 
   async read(into: Uint8Array, opts?: OperationOptions): Promise<number> {
     if (into.length === 0) throw new RangeError('read() needs a buffer of at least one byte');
-    const reader = this.#reader;
+    const socket = this.#socket;
     for (;;) {
       if (this.#closed) throw new SessionClosedError(`the saving session of ${this.#link.deviceId} is closed`);
       throwIfAborted(opts?.signal);
       let limit = Math.min(into.length, this.#link.readCap());
       if (this.#failure) limit = Math.min(limit, this.#failure.offset - this.#bytesRead);
-      // One read(2)'s worth at most: what the kernel had when the device last wrote.
-      const n = limit > 0 ? reader.take(into, 0, limit) : 0;
+      let n = 0;
+      while (n < limit && socket.readableLength > 0) {
+        // Never ask for more than the read buffer: a larger read() would make the stream raise its buffer size.
+        const want = Math.min(limit - n, socket.readableLength, socket.readableHighWaterMark);
+        const chunk = socket.read(want) as Uint8Array | null;
+        if (!chunk) break;
+        into.set(chunk, n);
+        n += chunk.length;
+      }
       if (n > 0) {
         this.#bytesRead += n;
         return n;
@@ -79,20 +114,18 @@ export class SimSavingSession implements SavingSession {
           device: this.#link.deviceId,
         });
       }
-      const error = reader.error;
-      if (error) {
-        throw new VfioDataIoError(`read(data fd) of ${this.#link.deviceId} failed: ${error.message}`, {
+      if (this.#error) {
+        throw new VfioDataIoError(`read(data fd) of ${this.#link.deviceId} failed: ${this.#error.message}`, {
           operation: 'read(data fd)',
-          errnoName: (error as NodeJS.ErrnoException).code,
+          errnoName: (this.#error as NodeJS.ErrnoException).code,
           device: this.#link.deviceId,
         });
       }
-      if (reader.ended) return READ_END;
+      // An empty read lets a pending EOF surface as 'end'.
+      if (socket.readableLength === 0) socket.read(0);
+      if (this.#ended || socket.readableEnded) return READ_END;
       if (this.#link.inPreCopy() && this.#idleAt === this.#bytesRead) return READ_DRAINED;
-      await reader.wait(
-        opts?.signal,
-        () => new AbortedError('data session read aborted', { cause: opts?.signal?.reason }),
-      );
+      await waitFor(this.#wakers, opts?.signal);
     }
   }
 
@@ -100,7 +133,7 @@ export class SimSavingSession implements SavingSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.destroy();
-    this.#reader.wake();
+    wakeAll(this.#wakers);
   }
 }
 
@@ -148,17 +181,15 @@ export class SimResumingSession implements ResumingSession {
       this.#socket.write(data, (err) => {
         signal?.removeEventListener('abort', onAbort);
         if (!err) return resolve();
-        // The fd may break before the news of the device's death arrives: ask the device before telling which.
-        void this.#link.settledGone().then((gone) => {
-          this.#broken ??= gone
-            ? new DeviceGoneError(this.#link.deviceId, gone)
-            : new VfioDataIoError(`write(data fd) of ${this.#link.deviceId} failed: ${err.message}`, {
-                operation: 'write(data fd)',
-                errnoName: (err as NodeJS.ErrnoException).code,
-                device: this.#link.deviceId,
-              });
-          reject(this.#broken);
-        });
+        const gone = this.#link.gone();
+        this.#broken = gone
+          ? new DeviceGoneError(this.#link.deviceId, gone)
+          : new VfioDataIoError(`write(data fd) of ${this.#link.deviceId} failed: ${err.message}`, {
+              operation: 'write(data fd)',
+              errnoName: (err as NodeJS.ErrnoException).code,
+              device: this.#link.deviceId,
+            });
+        reject(this.#broken);
       });
     });
     this.#bytesWritten += data.length;

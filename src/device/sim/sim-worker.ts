@@ -1,14 +1,13 @@
 // The simulated device itself: runs in a worker thread, off the host's event loop. It answers control requests from
-// the backend over the message port and moves migration data through UNIX sockets, so reads, writes, EOF and
-// backpressure are the kernel's: the host connects to the device's socket for saving data, and the device connects
-// to a host listener for resuming data (the reader of each fd connects; see connectToHost).
+// the backend over the message port and moves migration data through a UNIX socket the host connects to, so reads,
+// writes, EOF and backpressure are the kernel's.
 import net, { type Socket } from 'node:net';
 import process from 'node:process';
 import { parentPort, workerData } from 'node:worker_threads';
 import { InjectedFaultError, SimStreamRejectedError, VfioMigrateError } from '../../errors.ts';
 import { arcSessionEffect, DeviceState, isPreCopyState, stateName } from '../../fsm/index.ts';
-import { admitHost, connectToHost, keysMatch, newSessionKeys, type SessionKeys } from './data-session-handshake.ts';
-import { loadStreamHash, StreamProblem } from './device-stream-format.ts';
+import { admitHost, keysMatch, newSessionKeys, type SessionKeys } from './data-session-handshake.ts';
+import { StreamProblem } from './device-stream-format.ts';
 import { SimDeviceModel } from './sim-device-model.ts';
 import type {
   SerializedError,
@@ -33,10 +32,8 @@ let lastProduced = 0;
 let lastConsumed = 0;
 let sessionIds = 0;
 
-/** The saving session waiting for the host to connect its data socket (at most one: sessions exclude each other). */
+/** The session waiting for the host to connect its data socket (at most one: saving and resuming exclude each other). */
 let awaitingHost: { keys: SessionKeys; attach: (socket: Socket) => void } | null = null;
-/** The resuming session's keys until the device has connected to the host's listener. */
-let resumingKeys: SessionKeys | null = null;
 
 const post = (event: SimEvent) => port.postMessage(event);
 
@@ -56,11 +53,7 @@ const server = net.createServer((socket) => {
   });
 });
 server.once('error', (err) => die(`its data socket cannot listen: ${err.message}`));
-server.listen(socketPath, () => {
-  post({ ev: 'ready' });
-  // Off the start-up path: ready first, then the hash every session needs (awaited when one opens).
-  void loadStreamHash();
-});
+server.listen(socketPath, () => post({ ev: 'ready' }));
 
 function closeSessions(): void {
   if (producer) {
@@ -74,7 +67,6 @@ function closeSessions(): void {
   producer = null;
   consumer = null;
   awaitingHost = null;
-  resumingKeys = null;
 }
 
 async function arc(from: DeviceState, to: DeviceState, written: number): Promise<SimSessionOpened> {
@@ -90,7 +82,6 @@ async function arc(from: DeviceState, to: DeviceState, written: number): Promise
     throw new InjectedFaultError(name, `injected failure of ${stateName(from)} -> ${stateName(to)} (fail-arc)`);
   }
   const effect = arcSessionEffect(from, to);
-  if (effect.opens) await loadStreamHash();
   if (from === DeviceState.RESUMING && to === DeviceState.STOP && consumer) {
     // The device completes loading here: everything the host wrote must have been taken, then judged.
     const c = consumer;
@@ -124,7 +115,7 @@ async function arc(from: DeviceState, to: DeviceState, written: number): Promise
     const c = new StateConsumer(++sessionIds, model, { die });
     consumer = c;
     const keys = newSessionKeys();
-    resumingKeys = keys;
+    awaitingHost = { keys, attach: (socket) => c.attach(socket) };
     return { session: 'resuming', id: c.id, keys };
   }
   if (to === DeviceState.STOP_COPY && producer) producer.enterStopCopy();
@@ -153,14 +144,6 @@ async function handle(req: SimRequest): Promise<unknown> {
     case 'advance':
       model.advance(req.ms);
       return null;
-    case 'connect-resuming': {
-      const c = consumer;
-      const keys = resumingKeys;
-      if (!c || !keys) throw new Error('internal: no resuming session waits for its data socket');
-      resumingKeys = null;
-      await connectToHost(req.path, keys, c.readBuffer, c);
-      return null;
-    }
     case 'stats': {
       const stats: SimStats = {
         state: model.state,

@@ -1,14 +1,11 @@
 // The resuming side of a simulated device, inside its worker: reads the data socket and checks everything it is given
-// (identity, framing, the head of every page, the integrity trailer over every byte, the length), building the new
-// state aside. Only the RESUMING to STOP arc installs it, and only if the stream was complete and sound.
+// (identity, framing, every page's bytes, the integrity trailer, the length), building the new state aside. Only the
+// RESUMING to STOP arc installs it, and only if the stream was complete and sound.
 import type { Socket } from 'node:net';
 import { DeviceStreamParser, StreamProblem } from './device-stream-format.ts';
 import { PageChecker } from './page-content.ts';
 import { PAGE_SIZE } from './profiles.ts';
 import type { SimDeviceModel } from './sim-device-model.ts';
-
-/** One read(2) takes up to this much: more than a full socket buffer (~200 KiB), so a read empties the socket. */
-const READ_BUFFER = 512 * 1024;
 
 export interface ConsumerHooks {
   die(detail: string): void;
@@ -29,8 +26,6 @@ export class StateConsumer {
   #gen: Uint32Array | null = null;
   #received: Uint8Array | null = null;
   #receivedCount = 0;
-  /** The current record's (page, generation) pairs. */
-  #entries: Uint32Array = new Uint32Array(0);
   #consumed = 0;
   #socket: Socket | null = null;
   #ended = false;
@@ -64,12 +59,12 @@ export class StateConsumer {
         this.#gen = new Uint32Array(pageCount);
         this.#received = new Uint8Array(pageCount);
       },
-      record: (entries, offset) => {
+      record: (entries, data, offset) => {
         const gen = this.#gen!;
         const received = this.#received!;
-        for (let i = 0; i < entries.length; i += 2) {
-          const page = entries[i]!;
-          const g = entries[i + 1]!;
+        for (let i = 0; i < entries.length / 2; i++) {
+          const page = entries[i * 2]!;
+          const g = entries[i * 2 + 1]!;
           if (page >= pageCount) {
             throw new StreamProblem(
               'malformed',
@@ -80,18 +75,14 @@ export class StateConsumer {
           if (received[page] === 1 && g < gen[page]!) {
             throw new StreamProblem('malformed', offset, `page ${page} goes back from generation ${gen[page]} to ${g}`);
           }
+          if (!this.#checker.matches(data.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), this.#seed, page, g)) {
+            throw new StreamProblem('corrupt', offset, `page ${page} in the record at offset ${offset} is corrupt`);
+          }
           gen[page] = g;
           if (received[page] === 0) {
             received[page] = 1;
             this.#receivedCount++;
           }
-        }
-        this.#entries = entries;
-      },
-      pageHead: (index, head, offset) => {
-        const page = this.#entries[index * 2]!;
-        if (!this.#checker.headMatches(head, this.#seed, page, this.#entries[index * 2 + 1]!)) {
-          throw new StreamProblem('corrupt', offset, `page ${page} in the record at offset ${offset} is corrupt`);
         }
       },
     });
@@ -106,19 +97,12 @@ export class StateConsumer {
     return this.#consumed;
   }
 
-  /** Where the socket reads to (connectToHost's `onread` buffer): the parser works on it in place. */
-  readonly readBuffer = new Uint8Array(READ_BUFFER);
-
-  /** The socket now reads into `readBuffer` and hands each read to onBytes. */
   attach(socket: Socket): void {
-    // A session closed while its socket was being connected keeps nothing open.
-    if (this.#ended) socket.destroy();
     this.#socket = socket;
+    socket.on('data', (chunk: Uint8Array) => this.#onData(chunk));
     socket.on('end', () => this.#end());
     socket.on('error', () => this.#end());
     socket.on('close', () => this.#end());
-    // The end of the stream is only reported to a flowing socket; the data itself comes through onBytes.
-    socket.resume();
   }
 
   close(): void {
@@ -138,26 +122,25 @@ export class StateConsumer {
     for (const w of waiters) w();
   }
 
-  /** One read's bytes, valid only during the call; false stops reading (stall-at). */
-  onBytes(chunk: Uint8Array): boolean {
+  #onData(chunk: Uint8Array): void {
     const f = this.#model.config.faults;
     let off = 0;
     while (off < chunk.length) {
       const pos = this.#consumed;
       if (pos === f.dieAt) {
         this.#hooks.die(`died at stream offset ${pos} (die-at)`);
-        return false;
+        return;
       }
       if (pos === f.failAt) {
         this.#failed = `the data session failed at offset ${pos} (fail-at)`;
         this.#socket?.destroy();
         this.#end();
-        return false;
+        return;
       }
       if (pos === f.stallAt) {
         // Stops reading for good: the writer fills the socket and blocks, as with a wedged device.
-        this.#notify();
-        return false;
+        this.#socket?.pause();
+        return;
       }
       let end = chunk.length;
       for (const b of [f.dieAt, f.failAt, f.stallAt]) {
@@ -180,7 +163,6 @@ export class StateConsumer {
       off = end;
     }
     this.#notify();
-    return true;
   }
 
   /** Resolves once `n` bytes were taken (everything the host wrote), or the fd ended or failed. */

@@ -1,40 +1,27 @@
 // The saving side of a simulated device, inside its worker: writes the device's stream into the data socket. Pages go
 // out once in order (the initial data), then whatever the running device rewrote after it was sent (dirty data);
-// STOP_COPY adds what is left and the trailer, then closes the fd. Records are generated straight into a few reused
-// write buffers of about 1 MiB (several records each: few syscalls, no allocation per record); a buffer is refilled
-// only once the kernel has taken all of it, so a slow reader stops the producer with a full socket buffer and
-// nothing piles up in memory.
+// STOP_COPY adds what is left and the trailer, then closes the fd. Every write waits until the kernel has the bytes,
+// so a slow reader stops the producer with a full socket buffer and nothing piles up in memory.
+import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import {
+  allocRecord,
   ENTRY_SIZE,
+  encodeHeader,
   encodeTrailer,
-  HEADER_SIZE,
   initialDataSize,
   MAX_RECORD_PAGES,
-  newStreamHash,
   RECORD_HEADER_SIZE,
   recordSize,
   TRAILER_SIZE,
-  writeHeader,
-  writeRecordHeader,
 } from './device-stream-format.ts';
 import { fillPage } from './page-content.ts';
 import { PAGE_SIZE } from './profiles.ts';
 import type { SimDeviceModel } from './sim-device-model.ts';
 import type { SimEvent } from './sim-protocol.ts';
 
-/** Full records per write buffer (about 1 MiB): each kernel write moves as much as the socket buffer takes. */
-const BATCH_RECORDS = 8;
-const BATCH_BYTES = HEADER_SIZE + BATCH_RECORDS * recordSize(MAX_RECORD_PAGES);
-/** Write buffers in turn: one being filled while the kernel drains the others. */
-const POOL_SIZE = 3;
-
-interface WriteBuffer {
-  readonly bytes: Uint8Array;
-  readonly words: Int32Array;
-  /** Settles once the kernel has taken everything last written from this buffer (or the session closed). */
-  done: Promise<void>;
-}
+/** Bytes the producer may queue in its thread beyond what the kernel took (keeps writes flowing, bounded). */
+const WRITE_AHEAD = 512 * 1024;
 
 export interface ProducerHooks {
   post(event: SimEvent): void;
@@ -61,17 +48,10 @@ export class StateProducer {
   /** What `written` will be once the dirty record (or trailer) being written now is out; 0 when none is. */
   #emitEnd = 0;
   readonly #initialTotal: number;
-  readonly #hash = newStreamHash();
-  readonly #pool: WriteBuffer[] = [];
-  #poolNext = 0;
-  /** Writes the kernel has not finished, released by close() so nothing waits on a destroyed socket. */
-  readonly #inFlight = new Set<() => void>();
-  #lastWrite: Promise<void> = Promise.resolve();
+  readonly #hash = createHash('sha256');
   #wake: (() => void) | null = null;
   #idle = false;
   #pieceRng: number;
-  /** The pages of the record being written. */
-  readonly #pageList = new Uint32Array(MAX_RECORD_PAGES);
   readonly #onDirty: (page: number) => void;
 
   constructor(id: number, model: SimDeviceModel, phase: 'precopy' | 'stopcopy', hooks: ProducerHooks) {
@@ -107,7 +87,7 @@ export class StateProducer {
     this.#model.accrue();
     const initialBytes = Math.max(0, this.#initialTotal - read);
     const inFlightDirty = Math.max(0, this.#written - Math.max(read, this.#initialTotal));
-    return { initialBytes, dirtyBytes: this.#pendingDirtyBytes() + this.#emitting() + inFlightDirty };
+    return { initialBytes, dirtyBytes: this.#pendingDirtyBytes() + inFlightDirty };
   }
 
   /** Bytes a reader at `read` still has to take before the end of STOP_COPY, as things stand. */
@@ -115,12 +95,9 @@ export class StateProducer {
     this.#model.accrue();
     const unsentInitial = this.#initialTotal - Math.min(this.#written, this.#initialTotal);
     const trailer = this.#trailerWritten ? 0 : TRAILER_SIZE;
-    return unsentInitial + this.#pendingDirtyBytes() + this.#emitting() + trailer + Math.max(0, this.#written - read);
-  }
-
-  /** Dirty records (or the trailer) taken off the queue into the buffer being written, not yet all written. */
-  #emitting(): number {
-    return Math.max(0, this.#emitEnd - Math.max(this.#written, this.#initialTotal));
+    // a record taken off the dirty queue is no longer pending, and not yet all written: it counts too
+    const emitting = Math.max(0, this.#emitEnd - this.#written);
+    return unsentInitial + this.#pendingDirtyBytes() + emitting + trailer + Math.max(0, this.#written - read);
   }
 
   #pendingDirtyBytes(): number {
@@ -146,7 +123,6 @@ export class StateProducer {
     this.#closed = true;
     if (this.#model.onDirty === this.#onDirty) this.#model.onDirty = null;
     this.#socket?.destroy();
-    for (const release of [...this.#inFlight]) release();
     this.#kick();
   }
 
@@ -157,31 +133,37 @@ export class StateProducer {
   }
 
   async #run(): Promise<void> {
-    let first = true;
+    await this.#emit(encodeHeader(this.#identity()));
     while (!this.#closed) {
       this.#model.accrue();
-      const buf = await this.#takeBuffer();
-      if (this.#closed) return;
-      let len = 0;
-      if (first) {
-        writeHeader(buf.bytes, 0, this.#identity());
-        len = HEADER_SIZE;
-        first = false;
+      if (this.#cursor < this.#model.config.pageCount) {
+        const first = this.#cursor;
+        const n = Math.min(MAX_RECORD_PAGES, this.#model.config.pageCount - first);
+        this.#cursor += n;
+        await this.#sendPages((i) => first + i, n);
+        continue;
       }
-      len = this.#fillRecords(buf, len);
-      if (len > 0) {
-        const bytes = buf.bytes.subarray(0, len);
-        this.#hash.update(bytes);
-        this.#emitEnd = this.#written + len;
-        await this.#emit(bytes, buf);
+      const pending = this.#queue.length - this.#queueHead;
+      if (pending > 0) {
+        const n = Math.min(MAX_RECORD_PAGES, pending);
+        const head = this.#queueHead;
+        this.#queueHead += n;
+        const pages = this.#queue.slice(head, head + n);
+        for (const p of pages) this.#queued[p] = 0;
+        if (this.#queueHead > 4096 && this.#queueHead * 2 > this.#queue.length) {
+          this.#queue = this.#queue.slice(this.#queueHead);
+          this.#queueHead = 0;
+        }
+        this.#emitEnd = this.#written + recordSize(n);
+        await this.#sendPages((i) => pages[i]!, n);
         this.#emitEnd = 0;
         continue;
       }
       if (this.#phase === 'stopcopy') {
-        const trailer = encodeTrailer(this.#records, this.#written, this.#hash);
+        const trailer = encodeTrailer(this.#records, this.#written, this.#hash.digest());
         this.#trailerWritten = true;
         this.#emitEnd = this.#written + trailer.length;
-        await this.#emit(trailer, null);
+        await this.#emit(trailer, false);
         this.#emitEnd = 0;
         if (!this.#closed) this.#socket?.end();
         return;
@@ -195,71 +177,6 @@ export class StateProducer {
     }
   }
 
-  /** The next write buffer, once the kernel has taken what was last written from it. */
-  async #takeBuffer(): Promise<WriteBuffer> {
-    if (this.#pool.length < POOL_SIZE) {
-      const bytes = new Uint8Array(BATCH_BYTES);
-      const buf = { bytes, words: new Int32Array(bytes.buffer), done: Promise.resolve() };
-      this.#pool.push(buf);
-      return buf;
-    }
-    const buf = this.#pool[this.#poolNext]!;
-    this.#poolNext = (this.#poolNext + 1) % POOL_SIZE;
-    await buf.done;
-    return buf;
-  }
-
-  /** Appends whole records (initial pages in order, then dirty ones) after byte `len`; returns the new length. */
-  #fillRecords(buf: WriteBuffer, len: number): number {
-    const pageCount = this.#model.config.pageCount;
-    while (len + recordSize(MAX_RECORD_PAGES) <= buf.bytes.length) {
-      if (this.#cursor < pageCount) {
-        const first = this.#cursor;
-        const n = Math.min(MAX_RECORD_PAGES, pageCount - first);
-        this.#cursor += n;
-        for (let i = 0; i < n; i++) this.#pageList[i] = first + i;
-        len = this.#writeRecord(buf, len, n);
-        continue;
-      }
-      const pending = this.#queue.length - this.#queueHead;
-      if (pending === 0) break;
-      const n = Math.min(MAX_RECORD_PAGES, pending);
-      for (let i = 0; i < n; i++) {
-        const p = this.#queue[this.#queueHead + i]!;
-        this.#queued[p] = 0;
-        this.#pageList[i] = p;
-      }
-      this.#queueHead += n;
-      if (this.#queueHead > 4096 && this.#queueHead * 2 > this.#queue.length) {
-        this.#queue = this.#queue.slice(this.#queueHead);
-        this.#queueHead = 0;
-      }
-      len = this.#writeRecord(buf, len, n);
-    }
-    return len;
-  }
-
-  /** One record of the `n` pages in #pageList at byte `len` (a multiple of 4) of `buf`. */
-  #writeRecord(buf: WriteBuffer, len: number, n: number): number {
-    const words = buf.words;
-    const model = this.#model;
-    const gen = model.gen;
-    const seed = model.contentSeed;
-    const head = len >>> 2;
-    writeRecordHeader(words, head, n, this.#records++);
-    const entries = head + RECORD_HEADER_SIZE / 4;
-    const data = entries + (n * ENTRY_SIZE) / 4;
-    for (let i = 0; i < n; i++) {
-      const page = this.#pageList[i]!;
-      const g = gen[page]!;
-      words[entries + i * 2] = page;
-      words[entries + i * 2 + 1] = g | 0;
-      this.#sent[page] = g + 1;
-      fillPage(words, data + i * (PAGE_SIZE / 4), model.map.kindOf(page), seed, page, g);
-    }
-    return len + recordSize(n);
-  }
-
   #identity() {
     const m = this.#model;
     return {
@@ -270,8 +187,29 @@ export class StateProducer {
     };
   }
 
-  /** Writes `bytes` (from `buf`, or a one-off array), sent as the faults make them. */
-  async #emit(bytes: Uint8Array, buf: WriteBuffer | null): Promise<void> {
+  async #sendPages(pageAt: (i: number) => number, n: number): Promise<void> {
+    const rec = allocRecord(n, this.#records++);
+    const gen = this.#model.gen;
+    for (let i = 0; i < n; i++) {
+      const page = pageAt(i);
+      const g = gen[page]!;
+      rec.entries[i * 2] = page;
+      rec.entries[i * 2 + 1] = g;
+      this.#sent[page] = g + 1;
+      fillPage(
+        rec.data.subarray((i * PAGE_SIZE) / 4, ((i + 1) * PAGE_SIZE) / 4),
+        this.#model.map.kindOf(page),
+        this.#model.contentSeed,
+        page,
+        g,
+      );
+    }
+    await this.#emit(rec.bytes);
+  }
+
+  /** Writes `bytes` (hashed as they are, sent as the faults make them), one kernel write at a time. */
+  async #emit(bytes: Uint8Array, hashed = true): Promise<void> {
+    if (hashed) this.#hash.update(bytes);
     if (this.#idle) {
       this.#idle = false;
       this.#hooks.post({ ev: 'busy', session: this.id });
@@ -300,8 +238,7 @@ export class StateProducer {
         piece = piece.slice();
         piece[f.corruptAt - pos]! ^= 0x5a;
       }
-      const done = this.#write(piece);
-      if (buf) buf.done = done;
+      await this.#write(piece);
       this.#written += piece.length;
       off = end;
       // Separate kernel writes with a turn of the event loop between them, so the reader sees the pieces.
@@ -318,24 +255,23 @@ export class StateProducer {
     return s >>> 0;
   }
 
-  /** Hands `piece` to the socket; the promise settles once the kernel has it (or the session closed). */
+  /** Hands `piece` to the socket; waits for the kernel once more than WRITE_AHEAD bytes are queued in the thread. */
   #write(piece: Uint8Array): Promise<void> {
     const socket = this.#socket;
     if (!socket || this.#closed) return Promise.resolve();
-    this.#lastWrite = new Promise((resolve) => {
-      const release = () => {
-        this.#inFlight.delete(release);
-        resolve();
-      };
-      this.#inFlight.add(release);
-      socket.write(piece, release);
+    return new Promise((resolve) => {
+      socket.write(piece, () => resolve());
+      if (socket.writableLength <= WRITE_AHEAD) resolve();
     });
-    return this.#lastWrite;
   }
 
-  /** Resolves once every byte written so far is in the kernel (the socket completes writes in order). */
+  /** Resolves once every byte written so far is in the kernel. */
   #flush(): Promise<void> {
-    return this.#lastWrite;
+    return this.#write(new Uint8Array(0)).then(() => {
+      const socket = this.#socket;
+      if (!socket || this.#closed || socket.writableLength === 0) return;
+      return new Promise((resolve) => socket.write(new Uint8Array(0), () => resolve()));
+    });
   }
 
   #sleep(ms: number): Promise<void> {
