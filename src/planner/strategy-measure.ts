@@ -150,18 +150,18 @@ export async function measureStrategy(
     throw err;
   }
   const wireBytes = parts.reduce((a, p) => a + p.length, 0);
-  if (opts.decode === false) {
-    return {
-      strategy,
-      bytes: sample.length,
-      wireBytes,
-      ratio: wireBytes / Math.max(1, sample.length),
-      encodeMs,
-      decodeMs: null,
-      encodeRate: (sample.length * 1000) / Math.max(1e-3, encodeMs),
-      decodeRate: null,
-    };
-  }
+  const rate = (ms: number) => (sample.length * 1000) / Math.max(1e-3, ms);
+  const measured = (decodeMs: number | null) => ({
+    strategy,
+    bytes: sample.length,
+    wireBytes,
+    ratio: wireBytes / Math.max(1, sample.length),
+    encodeMs,
+    decodeMs,
+    encodeRate: rate(encodeMs),
+    decodeRate: decodeMs === null ? null : rate(decodeMs),
+  });
+  if (opts.decode === false) return measured(null);
   // the receiver's threads start at the stream header, before the downtime: timed from when the sink is asked for
   let decodeStart = 0;
   await loadStream(
@@ -172,15 +172,5 @@ export async function measureStrategy(
     },
     { workers: strategy.workers, signal: opts.signal },
   );
-  const decodeMs = performance.now() - decodeStart;
-  return {
-    strategy,
-    bytes: sample.length,
-    wireBytes,
-    ratio: wireBytes / Math.max(1, sample.length),
-    encodeMs,
-    decodeMs,
-    encodeRate: (sample.length * 1000) / Math.max(1e-3, encodeMs),
-    decodeRate: (sample.length * 1000) / Math.max(1e-3, decodeMs),
-  };
+  return measured(performance.now() - decodeStart);
 }
