@@ -541,10 +541,23 @@ test('live migration through send and receive in two processes over TCP', async 
     });
     return { done, listening };
   };
-  const receive = run(['receive', '--device', spec(DST), '--listen', 'tcp://127.0.0.1:0', '--timeout', '120']);
-  const address = await Promise.race([receive.listening, receive.done.then((r) => Promise.reject(new Error(r.err)))]);
-  const send = run(['send', '--device', spec(SRC), '--to', address, '--timeout', '120']);
-  const [s, r] = await Promise.all([send.done, receive.done]);
+  const pair = async () => {
+    const receive = run(['receive', '--device', spec(DST), '--listen', 'tcp://127.0.0.1:0', '--timeout', '120']);
+    const address = await Promise.race([receive.listening, receive.done.then((r) => Promise.reject(new Error(r.err)))]);
+    const send = run(['send', '--device', spec(SRC), '--to', address, '--timeout', '120']);
+    return Promise.all([send.done, receive.done]);
+  };
+  let [s, r] = await pair();
+  if (/^killed by SIG(SEGV|ILL|BUS)/.test(s.err) || /^killed by SIG(SEGV|ILL|BUS)/.test(r.err)) {
+    // The rig's emulated CPU crashes V8 now and then (a fault in the runtime, never a CLI failure, which exits with
+    // a status). Both devices are brought back as an operator would (recover), and the pair runs once more.
+    console.log(`# ${s.err.split('\n')[0] || 'send ok'} / ${r.err.split('\n')[0] || 'receive ok'}: once more`);
+    await withDevice(SRC, async (d) => {
+      if (d.state !== DeviceState.RUNNING) await d.setState(DeviceState.RUNNING).catch(() => d.reset());
+    });
+    await withDevice(DST, (d) => d.reset());
+    [s, r] = await pair();
+  }
   assert.equal(s.code, 0, s.err);
   assert.equal(r.code, 0, r.err);
   const sent = JSON.parse(s.out.trim().split('\n').at(-1)!);
