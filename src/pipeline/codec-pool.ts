@@ -212,18 +212,21 @@ export class CodecPool {
     return new Promise<CodecReply>((resolve, reject) => {
       best.tasks.set(req.id, { resolve, reject });
       best.busy++;
-      best.worker.postMessage(req, [req.buf]);
+      best.worker.postMessage(req, req.out ? [req.buf, req.out] : [req.buf]);
     });
   }
 
   /**
    * Encodes `raw` (seq and offset as the stream writer expects). `raw.buffer` is moved to the worker: the caller must
-   * not touch it until the result hands it back as `input`. `raw` must start at offset 0 of its buffer.
+   * not touch it until the result hands it back as `input`. `raw` must start at offset 0 of its buffer. `out`, when
+   * given (at least the encoder's output size: see `encodeOutputSize`), is moved too and the result is written into
+   * it (`chunk.bytes` is then a view of `out`); the caller hands it in again once it wrote those bytes.
    */
-  async encode(seq: number, rawOffset: number, raw: Uint8Array<ArrayBuffer>): Promise<EncodeResult> {
+  async encode(seq: number, rawOffset: number, raw: Uint8Array<ArrayBuffer>, out?: ArrayBuffer): Promise<EncodeResult> {
     if (this.#inline) {
       if (this.#closed) throw new AbortedError('the codec pool is closed');
-      return { chunk: (this.#inline as ChunkEncoder).encode(seq, rawOffset, raw), input: raw.buffer };
+      const into = out ? new Uint8Array(out) : undefined;
+      return { chunk: (this.#inline as ChunkEncoder).encode(seq, rawOffset, raw, into), input: raw.buffer };
     }
     const reply = await this.#submit({
       op: 'encode',
@@ -232,16 +235,21 @@ export class CodecPool {
       rawOffset,
       buf: raw.buffer,
       length: raw.length,
+      out,
     });
     if (!reply.ok) throw deserializeError(reply.error);
     return { chunk: { bytes: reply.bytes, descriptor: reply.descriptor! }, input: reply.buf };
   }
 
-  /** Decodes and verifies a chunk. `chunk.data.buffer` is moved to the worker (same rules as encode). */
-  async decode(chunk: ChunkFrame & { data: Uint8Array<ArrayBuffer> }): Promise<DecodeResult> {
+  /**
+   * Decodes and verifies a chunk. `chunk.data.buffer` is moved to the worker (same rules as encode); so is `out`
+   * (at least the chunk's raw size), which then holds the result.
+   */
+  async decode(chunk: ChunkFrame & { data: Uint8Array<ArrayBuffer> }, out?: ArrayBuffer): Promise<DecodeResult> {
     if (this.#inline) {
       if (this.#closed) throw new AbortedError('the codec pool is closed');
-      return { data: (this.#inline as ChunkDecoder).decode(chunk), input: chunk.data.buffer };
+      const into = out ? new Uint8Array(out) : undefined;
+      return { data: (this.#inline as ChunkDecoder).decode(chunk, into), input: chunk.data.buffer };
     }
     const reply = await this.#submit({
       op: 'decode',
@@ -250,6 +258,7 @@ export class CodecPool {
       dataOffset: chunk.dataOffset,
       buf: chunk.data.buffer,
       length: chunk.data.length,
+      out,
     });
     if (!reply.ok) throw deserializeError(reply.error);
     return { data: reply.bytes, input: reply.buf };

@@ -86,19 +86,6 @@ type Item =
   | { kind: 'chunk'; result: Promise<DecodeResult>; reserve: number; wire: number }
   | { kind: 'section'; section: SectionMarker };
 
-/** `data` itself when it owns its whole buffer (movable to a worker), else a copy into a pooled buffer. */
-function ownedCopy(data: Uint8Array, free: ArrayBuffer[], size: number): Uint8Array<ArrayBuffer> {
-  const b = data.buffer;
-  if (b instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === b.byteLength) {
-    return data as Uint8Array<ArrayBuffer>;
-  }
-  let owned = free.pop();
-  if (!owned || owned.byteLength < data.length) owned = new ArrayBuffer(Math.max(size, data.length));
-  const view = new Uint8Array(owned, 0, data.length);
-  view.set(data);
-  return view;
-}
-
 export async function loadStream(
   sourceLike: SourceLike,
   sinkArg: SinkOrFactory,
@@ -107,11 +94,19 @@ export async function loadStream(
   throwIfAborted(opts.signal);
   const signal = opts.signal;
   const source: ByteSource = toByteSource(sourceLike);
-  const parser = new StreamParser({ limits: opts.limits });
+  const free: ArrayBuffer[] = [];
+  // Chunk data frames are copied once, from the read buffer into a recycled buffer a codec thread takes by transfer.
+  const allocate = (size: number): Uint8Array<ArrayBuffer> => {
+    const frameMax = parser.header?.maxFrameSize ?? 0;
+    const buf = size <= frameMax ? (free.pop() ?? new ArrayBuffer(frameMax)) : new ArrayBuffer(size);
+    return new Uint8Array(buf, 0, size);
+  };
+  const parser: StreamParser = new StreamParser({ limits: opts.limits, allocate });
   const meter = new ProgressMeter(opts.onProgress, { intervalMs: opts.progressIntervalMs });
   const sections: SectionMarker[] = [];
   const warnings: string[] = [];
-  const free: ArrayBuffer[] = [];
+  /** Buffers decoded chunks were written from, handed to the codec again (as many as chunks in flight). */
+  const freeOut: ArrayBuffer[] = [];
   const items: Item[] = [];
 
   let header: StreamHeader | null = null;
@@ -171,9 +166,9 @@ export async function loadStream(
       }
       const { data, input } = await item.result;
       if (stop) throw stop;
-      // Keep a few for chunks the parser hands over as views; the parser usually gives fresh ones (dropped here).
-      if (free.length < 4 && input.byteLength >= header!.maxFrameSize) free.push(input);
+      if (input.byteLength === header!.maxFrameSize) free.push(input);
       await sink!.write(data, { signal });
+      if (data.buffer.byteLength === header!.maxChunkSize) freeOut.push(data.buffer as ArrayBuffer);
       budget!.release(item.reserve);
       meter.chunk(data.length, item.wire);
     }
@@ -206,8 +201,8 @@ export async function loadStream(
         if (stop) throw stop;
         if (n === 0) break;
         bytesIn += n;
-        // The parser keeps what it is given until its frames complete: hand it an exact-size copy of its own.
-        parser.push(readBuf.slice(0, n));
+        // Every frame is drained before the next read reuses readBuf (the parser copies what it still needs).
+        parser.pushTransient(readBuf.subarray(0, n));
         for (let frame = parser.next(); frame; frame = parser.next()) {
           switch (frame.type) {
             case 'header':
@@ -226,8 +221,10 @@ export async function loadStream(
               const { chunk } = frame;
               const reserve = chunk.data.length + chunk.descriptor.rawLength + 256;
               await budget!.acquire(Math.min(reserve, budget!.capacity), signal);
-              const view = ownedCopy(chunk.data, free, header!.maxFrameSize);
-              const result = pool!.decode({ descriptor: chunk.descriptor, dataOffset: chunk.dataOffset, data: view });
+              const view = chunk.data as Uint8Array<ArrayBuffer>;
+              const out = freeOut.pop() ?? new ArrayBuffer(header!.maxChunkSize);
+              const task = { descriptor: chunk.descriptor, dataOffset: chunk.dataOffset, data: view };
+              const result = pool!.decode(task, out);
               result.catch(() => {});
               items.push({ kind: 'chunk', result, reserve: Math.min(reserve, budget!.capacity), wire: frame.length });
               notify();

@@ -9,6 +9,7 @@ import {
   type Codec,
   createStreamHeader,
   decodeReceipt,
+  encodedChunkCapacity,
   fixedChunking,
   type SectionKind,
   type StreamHeader,
@@ -128,6 +129,8 @@ export class StreamSaver {
   readonly #endSink: boolean;
   readonly #sections: SectionResult[] = [];
   readonly #free: ArrayBuffer[] = [];
+  /** Output buffers whose bytes the sink has taken, handed to the codec again (as many as chunks in flight). */
+  readonly #freeOut: ArrayBuffer[] = [];
   #failure: Error | null = null;
   #finished = false;
   #teardownDone: Promise<void> | null = null;
@@ -223,6 +226,7 @@ export class StreamSaver {
     const budget = this.budget;
     const perChunk = this.#perChunk;
     const maxChunk = this.header.chunking.max;
+    const outSize = encodedChunkCapacity(this.header);
     const inflight: Promise<EncodeResult>[] = [];
     let readerDone = false;
     let stop: Error | null = null;
@@ -261,6 +265,8 @@ export class StreamSaver {
         this.#free.push(input);
         this.#writer.addChunk(chunk);
         await this.#sink.write(chunk.bytes, { signal });
+        const outBuf = chunk.bytes.buffer as ArrayBuffer;
+        if (outBuf.byteLength === outSize) this.#freeOut.push(outBuf);
         budget.release(perChunk);
         this.#meter.chunk(chunk.descriptor.rawLength, chunk.bytes.length);
         bytes += chunk.descriptor.rawLength;
@@ -273,7 +279,8 @@ export class StreamSaver {
     let seq = this.#writer.nextSeq;
     let offset = this.#writer.nextRawOffset;
     const submit = (buf: ArrayBuffer, length: number) => {
-      const p = this.#pool.encode(seq, offset, new Uint8Array(buf, 0, length));
+      const out = this.#freeOut.pop() ?? new ArrayBuffer(outSize);
+      const p = this.#pool.encode(seq, offset, new Uint8Array(buf, 0, length), out);
       p.catch(() => {}); // observed by the writer loop; never an unhandled rejection
       seq++;
       offset += length;

@@ -37,10 +37,11 @@ export class ChunkDecoder {
   }
 
   /**
-   * The verified raw bytes of `chunk` (a new array owning its buffer). Throws StreamLimitError when the descriptor
+   * The verified raw bytes of `chunk`: a new array owning its buffer, or with `into` (at least the chunk's raw size)
+   * a view of `into` (a pipeline reuses the buffers it wrote earlier chunks from). Throws StreamLimitError when the descriptor
    * declares more than the limits, StreamCorruptError when anything does not check out; both name the offset.
    */
-  decode(chunk: ChunkFrame): Uint8Array {
+  decode(chunk: ChunkFrame, into?: Uint8Array): Uint8Array {
     const d = chunk.descriptor;
     const base = chunk.dataOffset;
     const descriptorAt = base - DESCRIPTOR_FRAME_SIZE;
@@ -68,8 +69,15 @@ export class ChunkDecoder {
     if (zeroHash !== undefined && d.rawHash !== zeroHash) {
       throw new StreamCorruptError(`chunk ${d.seq} is marked zero but its checksum is not that of zeros`, descriptorAt);
     }
-    const decoded = this.header.codec === 'lz4' ? this.#decodeLz4(chunk) : this.#decodeZstd(chunk);
-    if (decoded === null) return new Uint8Array(n); // verified canonical zero frame
+    if (into && into.length < n) {
+      throw new StreamLimitError(
+        `chunk ${d.seq}: ${n} raw bytes do not fit the ${into.length}-byte output`,
+        descriptorAt,
+      );
+    }
+    const target = into?.subarray(0, n);
+    const decoded = this.header.codec === 'lz4' ? this.#decodeLz4(chunk, target) : this.#decodeZstd(chunk, target);
+    if (decoded === null) return target ? target.fill(0) : new Uint8Array(n); // verified canonical zero frame
     const { out, checksum, checksumAt } = decoded;
     const hash = xxh64(out);
     if (checksum !== null && checksum !== Number(hash & 0xffffffffn)) {
@@ -82,7 +90,7 @@ export class ChunkDecoder {
   }
 
   /** LZ4: the canonical zero frame is recognised byte for byte (null = zeros); anything else is decoded. */
-  #decodeLz4(chunk: ChunkFrame): Decoded | null {
+  #decodeLz4(chunk: ChunkFrame, target: Uint8Array | undefined): Decoded | null {
     const d = chunk.descriptor;
     if (d.zero) {
       const facts = zeroChunkFacts(d.rawLength);
@@ -90,11 +98,11 @@ export class ChunkDecoder {
         return null;
     }
     // the LZ4 reader verifies the frame's own XXH32 content checksum itself
-    return { out: decodeLz4Frame(chunk.data, d.rawLength, chunk.dataOffset), checksum: null, checksumAt: 0 };
+    return { out: decodeLz4Frame(chunk.data, d.rawLength, chunk.dataOffset, target), checksum: null, checksumAt: 0 };
   }
 
   /** zstd: the frame's Content_Checksum (XXH64 low 32 bits) is checked by the caller, from the one hash pass. */
-  #decodeZstd(chunk: ChunkFrame): Decoded | null {
+  #decodeZstd(chunk: ChunkFrame, target: Uint8Array | undefined): Decoded | null {
     const d = chunk.descriptor;
     const base = chunk.dataOffset;
     const n = d.rawLength;
@@ -117,7 +125,7 @@ export class ChunkDecoder {
         }
         return null;
       }
-      const out = new Uint8Array(n);
+      const out = target ?? new Uint8Array(n);
       decodeStoredZstd(chunk.data, layout, out);
       return { out, checksum: layout.checksum, checksumAt };
     }
@@ -139,8 +147,14 @@ export class ChunkDecoder {
     } finally {
       data[4] = fhd;
     }
-    // node:zlib may hand back a view into a shared pool: give the caller an array that owns its buffer
-    if (out.byteOffset !== 0 || out.buffer.byteLength !== out.length) out = new Uint8Array(out);
+    if (target) {
+      if (out.length !== n) throw new StreamCorruptError(`zstd data frame does not decode to ${n} bytes`, base);
+      target.set(out);
+      out = target;
+    } else if (out.byteOffset !== 0 || out.buffer.byteLength !== out.length) {
+      // node:zlib may hand back a view into a shared pool: give the caller an array that owns its buffer
+      out = new Uint8Array(out);
+    }
     return { out, checksum: layout.checksum, checksumAt };
   }
 }

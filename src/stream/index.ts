@@ -3,7 +3,7 @@
 // The byte layouts are specified in FORMAT.md next to this file.
 
 export { ChunkDecoder } from './chunk-decoder.ts';
-export { ChunkEncoder } from './chunk-encoder.ts';
+export { ChunkEncoder, encodedChunkCapacity } from './chunk-encoder.ts';
 export { type DecodedEvent, type DecodeStreamOptions, decodeStream } from './decode-stream.ts';
 export { type EncodeStreamOptions, encodeStream } from './encode-stream.ts';
 export {

@@ -139,11 +139,11 @@ export function zeroLz4Frame(n: number, zeroXxh32: number, contentChecksum: bool
  * what a stream chunk needs: exactly one LZ4 frame, never more output than declared (a bomb stops at the first block
  * past it), and exactly the declared length.
  */
-export function decodeLz4Frame(frame: Uint8Array, rawLength: number, base: number): Uint8Array {
+export function decodeLz4Frame(frame: Uint8Array, rawLength: number, base: number, into?: Uint8Array): Uint8Array {
   const bad = (what: string, cause?: unknown) =>
     new StreamCorruptError(`lz4 data frame: ${what}`, base, cause === undefined ? undefined : { cause });
   if (frame.length < 4 || view(frame).getUint32(0, true) !== LZ4_MAGIC) throw bad('bad magic number');
-  const out = new Uint8Array(rawLength);
+  const out = into ? into.subarray(0, rawLength) : new Uint8Array(rawLength);
   let o = 0;
   let overflow = false;
   const decoder = new Lz4FrameDecoder();

@@ -1,6 +1,7 @@
 // The incremental reader: bytes in, frames out, in order, with every structural rule checked as soon as the bytes
 // that break it arrive. It holds at most one frame plus one pushed piece: declared sizes are checked against the
-// limits before their bytes are awaited.
+// limits before their bytes are awaited. A chunk's data frame is copied once, as its bytes arrive, into the array it
+// is handed out in (from the caller's `allocate`, so a pipeline can recycle them).
 import {
   AbortedError,
   ForeignStreamError,
@@ -69,11 +70,23 @@ export class StreamParser {
   #header: StreamHeader | undefined;
   #order: StreamOrder | undefined;
   #pending: ChunkDescriptor | undefined;
+  /** The pending chunk's data frame as it fills, its fill level and its stream offset. */
+  #pendingData: Uint8Array | undefined;
+  #pendingFilled = 0;
+  #pendingAt = 0;
+  /** Some held piece is a view of memory the caller reuses after next() returns undefined (pushTransient). */
+  #transient = false;
+  readonly #allocate: (size: number) => Uint8Array;
   #totals: StreamTotals | undefined;
   #failed: Error | undefined;
 
-  constructor(opts?: { limits?: StreamLimits | undefined }) {
+  /**
+   * `allocate(size)` gives the array a chunk's data frame is copied into: exactly `size` bytes at offset 0 of its
+   * buffer (it may be larger, a recycled one), which the chunk frame then owns. Default: a new array.
+   */
+  constructor(opts?: { limits?: StreamLimits | undefined; allocate?: ((size: number) => Uint8Array) | undefined }) {
     this.#limits = { ...DEFAULT_LIMITS, ...opts?.limits };
+    this.#allocate = opts?.allocate ?? ((size) => new Uint8Array(size));
   }
 
   get header(): StreamHeader | undefined {
@@ -108,6 +121,7 @@ export class StreamParser {
     return this.#totals;
   }
 
+  /** Adds bytes; the parser keeps a view of them (the caller must not change them) until it has used them. */
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     // a plain view: Buffer's slice() would share memory where this parser relies on Uint8Array's copying slice()
@@ -115,11 +129,23 @@ export class StreamParser {
     this.#buffered += bytes.length;
   }
 
+  /**
+   * Adds bytes the caller reuses once next() has returned undefined (a read buffer): call next() until it does. What
+   * the parser still needs of them then (a partial record; a chunk's data is already in its own array) is copied.
+   */
+  pushTransient(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.push(bytes);
+    this.#transient = true;
+  }
+
   /** The next complete frame, or undefined when more bytes are needed. Throws the first problem found. */
   next(): StreamFrame | undefined {
     if (this.#failed) throw this.#failed;
     try {
-      return this.#next();
+      const frame = this.#next();
+      if (!frame && this.#transient) this.#ownHeldBytes();
+      return frame;
     } catch (err) {
       this.#failed = err as Error;
       throw err;
@@ -131,9 +157,11 @@ export class StreamParser {
     if (this.#failed) throw this.#failed;
     if (this.#totals) return;
     if (this.#pending) {
+      const got = this.#pendingFilled + this.#buffered;
+      const dataAt = this.#pendingData ? this.#pendingAt : this.#offset;
       throw new StreamTruncatedError(
-        `the stream ends inside chunk ${this.#pending.seq} (${this.#buffered} of its ${this.#pending.encodedLength} data frame bytes)`,
-        this.#offset - DESCRIPTOR_FRAME_SIZE,
+        `the stream ends inside chunk ${this.#pending.seq} (${got} of its ${this.#pending.encodedLength} data frame bytes)`,
+        dataAt - DESCRIPTOR_FRAME_SIZE,
       );
     }
     if (this.#buffered > 0) {
@@ -161,6 +189,31 @@ export class StreamParser {
     this.#buffered += n;
     this.#offset -= n;
     return out;
+  }
+
+  /** Copies the first n buffered bytes into `out` at `at` and drops them. */
+  #take(n: number, out: Uint8Array, at: number): void {
+    let filled = 0;
+    for (const piece of this.#pieces) {
+      const take = Math.min(piece.length, n - filled);
+      out.set(take === piece.length ? piece : piece.subarray(0, take), at + filled);
+      filled += take;
+      if (filled === n) break;
+    }
+    this.#drop(n);
+  }
+
+  /** Replaces the held pieces by one copy (they may be views of a caller's buffer about to be reused). */
+  #ownHeldBytes(): void {
+    this.#transient = false;
+    if (this.#buffered === 0) return;
+    const own = new Uint8Array(this.#buffered);
+    let at = 0;
+    for (const piece of this.#pieces) {
+      own.set(piece, at);
+      at += piece.length;
+    }
+    this.#pieces = [own];
   }
 
   #drop(n: number): void {
@@ -287,28 +340,45 @@ export class StreamParser {
 
   #chunkData(d: ChunkDescriptor): StreamFrame | undefined {
     const header = this.#header!;
-    const dataOffset = this.#offset;
-    if (this.#buffered >= 4) {
-      const magic = view(this.#peek(4)).getUint32(0, true);
-      const expected = header.codec === 'lz4' ? LZ4_MAGIC : ZSTD_MAGIC;
-      if (magic !== expected) {
-        throw new StreamCorruptError(
-          `chunk ${d.seq}: expected ${describeMagic(expected)} after its descriptor, found ${describeMagic(magic)}`,
-          dataOffset,
-        );
+    const n = d.encodedLength;
+    let data = this.#pendingData;
+    if (!data) {
+      // the first bytes name the frame's kind: checked before anything is copied (or a frame of under 4 bytes,
+      // which the decoder rejects, is awaited whole)
+      if (this.#buffered < Math.min(4, n)) return undefined;
+      if (n >= 4) {
+        const magic = view(this.#peek(4)).getUint32(0, true);
+        const expected = header.codec === 'lz4' ? LZ4_MAGIC : ZSTD_MAGIC;
+        if (magic !== expected) {
+          throw new StreamCorruptError(
+            `chunk ${d.seq}: expected ${describeMagic(expected)} after its descriptor, found ${describeMagic(magic)}`,
+            this.#offset,
+          );
+        }
       }
+      data = this.#allocate(n);
+      if (data.length !== n || data.byteOffset !== 0) {
+        throw new RangeError(`allocate(${n}) gave ${data.length} bytes at offset ${data.byteOffset}`);
+      }
+      this.#pendingData = data;
+      this.#pendingFilled = 0;
+      this.#pendingAt = this.#offset;
     }
-    if (this.#buffered < d.encodedLength) return undefined;
-    // the data gets its own buffer: callers transfer it to workers
-    const data = this.#peek(d.encodedLength).slice();
-    this.#drop(d.encodedLength);
+    // copied as it arrives: the parser never holds more of a data frame than the array it goes out in
+    const take = Math.min(this.#buffered, n - this.#pendingFilled);
+    if (take > 0) this.#take(take, data, this.#pendingFilled);
+    this.#pendingFilled += take;
+    if (this.#pendingFilled < n) return undefined;
+    const dataOffset = this.#pendingAt;
+    this.#pendingData = undefined;
+    this.#pendingFilled = 0;
     this.#pending = undefined;
     this.#order!.acceptChunk(d);
     const offset = dataOffset - DESCRIPTOR_FRAME_SIZE;
     return {
       type: 'chunk',
       offset,
-      length: DESCRIPTOR_FRAME_SIZE + d.encodedLength,
+      length: DESCRIPTOR_FRAME_SIZE + n,
       chunk: { descriptor: d, data, dataOffset },
     };
   }
