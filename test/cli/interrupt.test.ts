@@ -1,7 +1,7 @@
 // A save interrupted by a signal stops cleanly (no file, no partial file, the error in --json) and exits with the
 // shell's convention for a signal: 128 + its number (130 for Ctrl-C, 143 for SIGTERM).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
@@ -53,5 +53,33 @@ describe('a signal during save', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'VFM_ABORTED' } });
     expect(r.stderr).not.toContain('exiting without waiting');
     expect(readdirSync(dir).filter((f) => f.includes('twice'))).toEqual([]);
+  });
+});
+
+describe('a signal during a load from a stalled stdin pipe', () => {
+  it('SIGTERM: exit 143 at once, VFM_ABORTED reported, the device RUNNING again', async () => {
+    const stream = join(dir, 'nic.vfm');
+    const saved = spawnSync(process.execPath, [MAIN, 'save', '--device', 'sim:nic,size=8m,dirty=0', '-o', stream]);
+    expect(saved.status, String(saved.stderr)).toBe(0);
+    const fifo = join(dir, 'stalled.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // read-write: opening never blocks, and this side holds the writing end open, so the child never sees EOF
+    const fd = openSync(fifo, 'r+');
+    writeSync(fd, readFileSync(stream).subarray(0, 60_000)); // within the pipe's 64 KiB: no reader yet
+    const child = spawn(process.execPath, [MAIN, 'load', '--device', 'sim:nic,size=8m', '-i', '-', '--json'], {
+      stdio: [fd, 'pipe', 'pipe'],
+    });
+    closeSync(fd);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = performance.now();
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, stderr).toBe(143);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(JSON.parse(stdout)).toMatchObject({ ok: false, error: { code: 'VFM_ABORTED', finalState: 'RUNNING' } });
   });
 });

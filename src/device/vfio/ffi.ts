@@ -17,6 +17,8 @@ export interface Libc {
   ioctlPtr(fd: number, request: number, arg: Uint8Array): SyscallResult;
   /** ioctl with an integer argument (VFIO_SET_IOMMU, VFIO_CHECK_EXTENSION) or none (VFIO_DEVICE_RESET: 0). */
   ioctlVal(fd: number, request: number, value: number): SyscallResult;
+  /** fcntl with an integer argument (F_SETPIPE_SZ for the stream's pipes). */
+  fcntlVal(fd: number, cmd: number, value: number): SyscallResult;
   pread(fd: number, buf: Uint8Array, offset: bigint): SyscallResult;
   pwrite(fd: number, buf: Uint8Array, offset: bigint): SyscallResult;
   /** read(2) off the event loop (a thread of the runtime's pool); `buf` receives the bytes. */
