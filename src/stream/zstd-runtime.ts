@@ -14,13 +14,18 @@ export interface ZstdImplementation {
 }
 
 type ZlibWithZstd = typeof zlib & {
-  zstdCompressSync?: (data: Uint8Array, opts: { params: Record<number, number> }) => Uint8Array;
-  zstdDecompressSync?: (data: Uint8Array, opts: { maxOutputLength: number }) => Uint8Array;
+  zstdCompressSync?: (data: Uint8Array, opts: { params: Record<number, number>; chunkSize?: number }) => Uint8Array;
+  zstdDecompressSync?: (data: Uint8Array, opts: { maxOutputLength: number; chunkSize?: number }) => Uint8Array;
 };
 
 interface ZstdCodecSimple {
   compress(data: Uint8Array, level: number): Uint8Array | null;
   decompress(data: Uint8Array): Uint8Array | null;
+}
+
+/** ZSTD_compressBound: the largest frame zstd makes of `n` bytes (plus room for the frame header and checksum). */
+function zstdBound(n: number): number {
+  return n + (n >>> 8) + (n < 128 << 10 ? ((128 << 10) - n) >>> 11 : 0) + 64;
 }
 
 function nativeZstd(): ZstdImplementation | undefined {
@@ -37,11 +42,15 @@ function nativeZstd(): ZstdImplementation | undefined {
     compress(data, level) {
       const params: Record<number, number> = { [LEVEL]: level, [CHECKSUM]: 1 };
       if (CONTENT_SIZE !== undefined) params[CONTENT_SIZE] = 1;
-      return compressSync(data, { params });
+      // One output buffer that holds the whole frame: by default node:zlib collects 16 KiB pieces and joins them,
+      // which measured 12% of a level-1 encode of 1 GiB (hyperfine, 4 runs).
+      return compressSync(data, { params, chunkSize: zstdBound(data.length) });
     },
     decompress(frame, rawLength) {
-      // maxOutputLength bounds the allocation whatever the frame claims
-      const out = decompressSync(frame, { maxOutputLength: Math.max(1, rawLength) });
+      // maxOutputLength bounds the allocation whatever the frame claims; one output buffer of the exact size
+      // (instead of 16 KiB pieces joined)
+      const size = Math.max(64, rawLength);
+      const out = decompressSync(frame, { maxOutputLength: Math.max(1, rawLength), chunkSize: size });
       if (out.length !== rawLength) throw new RangeError(`frame decodes to ${out.length} bytes, not ${rawLength}`);
       return out;
     },
