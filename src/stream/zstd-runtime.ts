@@ -14,18 +14,13 @@ export interface ZstdImplementation {
 }
 
 type ZlibWithZstd = typeof zlib & {
-  zstdCompressSync?: (data: Uint8Array, opts: { params: Record<number, number>; chunkSize?: number }) => Uint8Array;
+  zstdCompressSync?: (data: Uint8Array, opts: { params: Record<number, number> }) => Uint8Array;
   zstdDecompressSync?: (data: Uint8Array, opts: { maxOutputLength: number }) => Uint8Array;
 };
 
 interface ZstdCodecSimple {
   compress(data: Uint8Array, level: number): Uint8Array | null;
   decompress(data: Uint8Array): Uint8Array | null;
-}
-
-/** ZSTD_compressBound: the largest frame zstd makes of `n` bytes (plus room for the frame header and checksum). */
-function zstdBound(n: number): number {
-  return n + (n >>> 8) + (n < 128 << 10 ? ((128 << 10) - n) >>> 11 : 0) + 64;
 }
 
 function nativeZstd(): ZstdImplementation | undefined {
@@ -42,14 +37,10 @@ function nativeZstd(): ZstdImplementation | undefined {
     compress(data, level) {
       const params: Record<number, number> = { [LEVEL]: level, [CHECKSUM]: 1 };
       if (CONTENT_SIZE !== undefined) params[CONTENT_SIZE] = 1;
-      // One output buffer that holds the whole frame: by default node:zlib collects 16 KiB pieces and joins them,
-      // which measured 12% of a level-1 encode of 1 GiB (hyperfine, 4 runs).
-      return compressSync(data, { params, chunkSize: zstdBound(data.length) });
+      return compressSync(data, { params });
     },
     decompress(frame, rawLength) {
-      // maxOutputLength bounds the allocation whatever the frame claims. The default 16 KiB output pieces stay: one
-      // raw-sized output buffer measured no faster here, and a rejected frame's buffer is held by its failed handle
-      // until a later GC (test/stream/zstd-rejects-memory.test.ts: 2 GB after 6,000 rejected chunks).
+      // maxOutputLength bounds the allocation whatever the frame claims
       const out = decompressSync(frame, { maxOutputLength: Math.max(1, rawLength) });
       if (out.length !== rawLength) throw new RangeError(`frame decodes to ${out.length} bytes, not ${rawLength}`);
       return out;
