@@ -47,7 +47,8 @@ export const transferUsage = `transport (-o/-i): -  PATH  tcp://HOST:PORT  tls:/
   --connect-timeout SEC            connector: keep retrying while nobody listens this long (default 10)
 
 pipeline:
-  --workers N      codec threads (default: CPU count; 0 = none, on the main thread)
+  --workers N      codec threads (default: CPU count, at most 4; 0 = none, on the main thread, the default for
+                   --codec none and for streams of two chunks or less)
   --budget BYTES   bytes in flight between source and sink (default 3 chunks per worker, at least 4)
   --then running|stop   state to leave the device in afterwards (default running)
   --json           one result object on stdout (stderr when -o -), progress as NDJSON on stderr

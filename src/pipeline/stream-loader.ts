@@ -23,7 +23,10 @@ import { type TransferStats, transferStats } from './transfer-stats.ts';
 const READ_SIZE = 1 << 20;
 
 export interface LoadOptions {
-  /** Codec threads (0: on this thread). Default: available parallelism; none for a stream of two chunks or less. */
+  /**
+   * Codec threads (0: on this thread). Default: available parallelism (at most 4); none for a stream of two chunks or
+   * less, or one without compression (codec `none`).
+   */
   workers?: number | undefined;
   /** The codec worker entry, for embedders that bundle the library (default: codec-worker next to this module). */
   workerUrl?: URL | string | undefined;
@@ -176,7 +179,7 @@ export async function loadStream(
 
   const start = async (h: StreamHeader) => {
     clearTimeout(headerTimer);
-    workers = opts.workers ?? autoWorkerCount(h.expectedBytes, h.maxChunkSize);
+    workers = opts.workers ?? autoWorkerCount(h.expectedBytes, h.maxChunkSize, h.codec);
     budget = new ByteBudget(receiverBudget(h, workers, opts.budget));
     await opts.onHeader?.(h);
     throwIfAborted(signal);

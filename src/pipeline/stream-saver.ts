@@ -47,7 +47,10 @@ export interface SaveOptions {
   chunking?: ChunkingMode | undefined;
   /** Fixed: the chunk size (default 1 MiB). CDC: the average, a power of two (default 256 KiB). */
   chunkSize?: number | undefined;
-  /** Codec threads (0: on this thread). Default: available parallelism; none for a stream of two chunks or less. */
+  /**
+   * Codec threads (0: on this thread). Default: available parallelism (at most 4); none for a stream of two chunks or
+   * less, or for codec `none`.
+   */
   workers?: number | undefined;
   /** The codec worker entry, for embedders that bundle the library (default: codec-worker next to this module). */
   workerUrl?: URL | string | undefined;
@@ -167,7 +170,7 @@ export class StreamSaver {
       expectedBytes: opts.expectedBytes,
       streamId: opts.streamId,
     });
-    const workers = opts.workers ?? autoWorkerCount(opts.expectedBytes, header.maxChunkSize);
+    const workers = opts.workers ?? autoWorkerCount(opts.expectedBytes, header.maxChunkSize, header.codec);
     const perChunk = perChunkReservation(header);
     const budget = new ByteBudget(resolveBudget(perChunk, workers, opts.budget));
     const sink = toByteSink(sinkLike);

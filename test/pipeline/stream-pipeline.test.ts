@@ -250,11 +250,13 @@ describe('save and load pipeline', () => {
 });
 
 describe('worker count', () => {
-  it('starts no threads for a stream announced as two chunks or less, and the default pool otherwise', async () => {
+  it('starts no threads for a stream announced as two chunks or less or not compressed, the default pool otherwise', async () => {
     expect(autoWorkerCount(96, 1 << 20)).toBe(0);
     expect(autoWorkerCount(2 << 20, 1 << 20)).toBe(0);
     expect(autoWorkerCount((2 << 20) + 1, 1 << 20)).toBe(defaultWorkerCount());
     expect(autoWorkerCount(null, 1 << 20)).toBe(defaultWorkerCount());
+    expect(autoWorkerCount(null, 1 << 20, 'zstd')).toBe(defaultWorkerCount());
+    expect(autoWorkerCount(null, 1 << 20, 'none')).toBe(0);
     const small = await encode(deviceBytes(96), { expectedBytes: 96 });
     expect(small.result.workers).toBe(0);
     const back = collect();
