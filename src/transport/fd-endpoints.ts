@@ -35,13 +35,24 @@ export function descriptorKind(fd: number): 'file' | 'pipe' | 'other' {
  */
 export async function growPipe(fd: number): Promise<number> {
   try {
-    if (descriptorKind(fd) !== 'pipe') return 0;
+    if (descriptorKind(fd) !== 'pipe' || !ffiAllowedWithoutAsking()) return 0;
     const { loadLibc } = await import('../device/vfio/ffi.ts');
     const r = (await loadLibc()).fcntlVal(fd, F_SETPIPE_SZ, GROWN_PIPE_SIZE);
     return Math.max(r.ret, 0);
   } catch {
     return 0;
   }
+}
+
+interface DenoPermissions {
+  permissions?: { querySync?(d: { name: string }): { state: string } };
+}
+
+/** Deno asks on the terminal for a permission not granted: an optimisation must never do that mid-transfer. */
+function ffiAllowedWithoutAsking(): boolean {
+  const deno = (globalThis as { Deno?: DenoPermissions }).Deno;
+  if (!deno) return true;
+  return deno.permissions?.querySync?.({ name: 'ffi' }).state === 'granted';
 }
 
 /** Calls growPipe(fd) once `bytes` has passed GROW_PIPE_AFTER. */
