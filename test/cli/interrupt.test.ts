@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadLibc } from '../../src/device/vfio/ffi.ts';
+
+const FIONREAD = 0x541b;
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'vfm-interrupt-'));
@@ -69,12 +72,20 @@ describe('a signal during a load from a stalled stdin pipe', () => {
     const child = spawn(process.execPath, [MAIN, 'load', '--device', 'sim:nic,size=8m', '-i', '-', '--json'], {
       stdio: [fd, 'pipe', 'pipe'],
     });
+    // the load has started once it has drained the pipe (FIONREAD 0): its header read, the device resuming
+    const libc = await loadLibc();
+    const queued = new Uint8Array(4);
+    for (let i = 0; i < 400; i++) {
+      libc.ioctlPtr(fd, FIONREAD, queued);
+      if (new DataView(queued.buffer).getInt32(0, true) === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     closeSync(fd);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
     child.stderr!.on('data', (d) => (stderr += d));
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 300));
     const t0 = performance.now();
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
