@@ -46,10 +46,17 @@ describe('bounded memory', () => {
     const base = Math.min(...settled.map(([, r]) => r));
     // flat: no growth from the first third to the last (medians: V8 may grow its young generation once, late, under
     // a busy machine's allocation pattern, a one-off step that is no leak), and the spread stays within the budgets
-    // plus slack
+    // plus what six isolates' garbage swings by between collections: the main thread's young generation alone grows
+    // to tens of MiB at this allocation rate (two semi-spaces of up to 16 MiB each by V8's sizing), the five threads'
+    // 4 MiB each, plus malloc's slack. Measured spreads:
+    // 41 to 79 MiB alone on the 2-vCPU machine (before and after the buffers began to circulate), 99 MiB once inside a
+    // loaded full run; the early/late medians, not this bound, are what catch a leak.
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
     expect(median(late), `early ${median(early)}, late ${median(late)}`).toBeLessThan(median(early) + 48 * MiB);
-    expect(peak - base, `base ${base}, peak ${peak}`).toBeLessThan(3 * budget + 64 * MiB);
+    console.log(
+      `base ${(base / MiB).toFixed(1)} MiB, peak ${(peak / MiB).toFixed(1)} MiB, spread ${((peak - base) / MiB).toFixed(1)} MiB; early ${(median(early) / MiB).toFixed(1)}, late ${(median(late) / MiB).toFixed(1)}`,
+    );
+    expect(peak - base, `base ${base}, peak ${peak}`).toBeLessThan(3 * budget + 112 * MiB);
     // and it is a small fraction of what was moved
     expect(peak).toBeLessThan(512 * MiB);
   }, 180_000);
