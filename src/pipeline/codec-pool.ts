@@ -226,7 +226,7 @@ export class CodecPool {
   /**
    * Encodes `raw` (seq and offset as the stream writer expects). `raw.buffer` is moved to the worker: the caller must
    * not touch it until the result hands it back as `input`. `raw` must start at offset 0 of its buffer. `out`, when
-   * given (at least the encoder's output size: see `encodeOutputSize`), is moved too and the result is written into
+   * given (at least `encodedChunkCapacity(header)` bytes), is moved too and the result is written into
    * it (`chunk.bytes` is then a view of `out`); the caller hands it in again once it wrote those bytes.
    */
   async encode(seq: number, rawOffset: number, raw: Uint8Array<ArrayBuffer>, out?: ArrayBuffer): Promise<EncodeResult> {

@@ -27,13 +27,7 @@ export type CodecRequest =
 
 export type CodecReply =
   | { id: number; ok: true; bytes: Uint8Array; descriptor?: ChunkDescriptor; buf: ArrayBuffer }
-  | {
-      id: number;
-      ok: false;
-      error: ReturnType<typeof serializeError>;
-      buf: ArrayBuffer;
-      out?: ArrayBuffer | undefined;
-    };
+  | { id: number; ok: false; error: ReturnType<typeof serializeError>; buf: ArrayBuffer };
 
 /** The buffers a reply moves: the input, and the result's own buffer (the request's output buffer, or a new one). */
 function transfers(req: CodecRequest, bytes: Uint8Array): ArrayBuffer[] {
@@ -88,9 +82,9 @@ if (port) {
             port.postMessage(reply, transfers(req, bytes));
           }
         } catch (err) {
-          // the output buffer goes back unused (the pool keeps circulating it)
-          const reply: CodecReply = { id: req.id, ok: false, error: serializeError(err), buf: req.buf, out: req.out };
-          port.postMessage(reply, req.out ? [req.buf, req.out] : [req.buf]);
+          // a failed chunk fails the stream: its output buffer is not needed back
+          const reply: CodecReply = { id: req.id, ok: false, error: serializeError(err), buf: req.buf };
+          port.postMessage(reply, [req.buf]);
         }
       });
       port.postMessage({ ready: true });
