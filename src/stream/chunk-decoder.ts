@@ -148,8 +148,7 @@ export class ChunkDecoder {
       data[4] = fhd;
     }
     if (target) {
-      if (out.length !== n) throw new StreamCorruptError(`zstd data frame does not decode to ${n} bytes`, base);
-      target.set(out);
+      target.set(out); // decompress() returned exactly n bytes
       out = target;
     } else if (out.byteOffset !== 0 || out.buffer.byteLength !== out.length) {
       // node:zlib may hand back a view into a shared pool: give the caller an array that owns its buffer

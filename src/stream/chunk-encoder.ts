@@ -39,14 +39,9 @@ export class ChunkEncoder {
     return this.#zstd?.backend;
   }
 
-  /** Bytes an `into` buffer needs: a descriptor frame and the largest data frame of this stream. */
-  get outputSize(): number {
-    return this.#scratch.length;
-  }
-
   /**
    * Encodes chunk `seq` holding the raw bytes at `rawOffset`. Returns the descriptor frame and data frame in one
-   * array, and the descriptor (for StreamWriter.addChunk). With `into` (at least `outputSize` bytes, such as a buffer
+   * array, and the descriptor (for StreamWriter.addChunk). With `into` (at least `encodedChunkCapacity(header)` bytes, a buffer
    * an earlier chunk was written from) the frames are built there and the result is a view of it; without it, a new
    * array that owns its buffer (transferable). Reusing buffers matters: a fresh megabyte per chunk costs more in page
    * faults and collection than the chunk's checksum.
