@@ -71,6 +71,8 @@ export interface CommandSpec<O extends OptionTable> {
   readonly positionals?: readonly CompletionHint[];
   /** Runs with the parsed arguments; resolves with the exit code. */
   run(args: ParsedArgs<O>, io: CliIo): Promise<number>;
+  /** True when stdout carries the command's data (`save -o -`): its reports, a failure's too, go to stderr. */
+  readonly dataOnStdout?: (values: ParsedArgs<O>['values']) => boolean;
 }
 
 /** A command of the table, its option types erased. */

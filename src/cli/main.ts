@@ -39,6 +39,9 @@ function stopOnSignals(controller: AbortController): void {
 function processIo(): CliIo {
   const controller = new AbortController();
   stopOnSignals(controller);
+  // A reader gone or a descriptor refusing writes (EPIPE, EBADF) fails the run that writes there and is reported on
+  // the other stream; a last text line that cannot be written must not end the process with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   return {
     out: (text) => void process.stdout.write(text),
     err: (text) => void process.stderr.write(text),

@@ -72,18 +72,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(`${cmd.usage}\n`);
     return EXIT.OK;
   }
+  let dataOnStdout = false;
   try {
     const { values, positionals } = parseCommandArgs(
       rest,
       { ...COMMON_OPTIONS, ...cmd.options },
       cmd.positionals !== undefined,
     );
+    dataOnStdout = cmd.dataOnStdout?.(values) === true;
     if (values.quiet && values.verbose) throw new UsageError('--quiet and --verbose exclude each other');
     const verbosity = values.quiet ? 'quiet' : values.verbose ? 'verbose' : 'normal';
     return await cmd.run({ values, positionals }, { ...io, verbosity });
   } catch (err) {
     const { report, exitCode } = describeError(err, io.signal);
-    if (words.includes('--json')) io.out(`${toJson({ ok: false, command: cmd.name, error: report })}\n`);
+    // never into a stream on stdout: a reader would take the report for stream bytes
+    const reportTo = dataOnStdout ? io.err : io.out;
+    if (words.includes('--json')) reportTo(`${toJson({ ok: false, command: cmd.name, error: report })}\n`);
     // The error says where the device was when it failed; finalState, where it ended once the failure was handled.
     const after = typeof report.finalState === 'string' ? ` (device now ${report.finalState})` : '';
     io.err(`vfio-migrate ${cmd.name}: ${report.code}: ${report.message}${after}\n`);

@@ -63,6 +63,7 @@ export const saveCommand = defineCommand({
     'no-clobber': { type: 'boolean' },
   },
   optionValues: { ...transferOptionValues, output: 'file', codec: CODECS, chunking: ['fixed', 'cdc'] },
+  dataOnStdout: (values) => values.output === '-',
   async run({ values }, io) {
     if (!values.output) throw new UsageError('save needs -o OUT (a file, -, tcp://, tls:// or unix:)');
     const codec = (values.codec ?? DEFAULT_CODEC) as Codec;

@@ -115,4 +115,63 @@ describe('stdin and stdout', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a file behind stdout that refuses writes (opened read-only) fails the save with VFM_TRANSPORT_IO on stderr, device RUNNING', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vfm-stdio-'));
+    try {
+      writeFileSync(join(dir, 'ro'), 'unchanged');
+      const main = src('cli/main.ts');
+      const r = spawnSync('sh', ['-c', `"$NODE" "$MAIN" save --device sim:nic,size=8m,dirty=0 -o - --json 1<ro`], {
+        cwd: dir,
+        env: { ...process.env, NODE: process.execPath, MAIN: main },
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).not.toBe(0);
+      // with the stream on stdout, the --json report goes to stderr, before the human line
+      const result = JSON.parse(r.stderr.split('\n').find((l) => l.startsWith('{"ok"'))!);
+      expect(result).toMatchObject({ ok: false, error: { code: 'VFM_TRANSPORT_IO', finalState: 'RUNNING' } });
+      expect(readFileSync(join(dir, 'ro'), 'utf8')).toBe('unchanged');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a file behind stdin that refuses reads (opened write-only) fails the load with VFM_TRANSPORT_IO before the device is touched', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vfm-stdio-'));
+    try {
+      writeFileSync(join(dir, 'wo'), '');
+      const main = src('cli/main.ts');
+      const r = spawnSync('sh', ['-c', `"$NODE" "$MAIN" load --device sim:nic,size=8m -i - --json 0>wo`], {
+        cwd: dir,
+        env: { ...process.env, NODE: process.execPath, MAIN: main },
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).not.toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        ok: false,
+        error: { code: 'VFM_TRANSPORT_IO', finalState: 'RUNNING' },
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a save into a pipe that fails (the device dies) keeps its --json report out of the stream: stderr only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vfm-stdio-'));
+    try {
+      const main = src('cli/main.ts');
+      const r = spawnSync(
+        'sh',
+        ['-c', `"$NODE" "$MAIN" save --device sim:nic,size=8m,dirty=0,die-at=3000000 -o - --json | cat > out`],
+        { cwd: dir, env: { ...process.env, NODE: process.execPath, MAIN: main }, encoding: 'utf8' },
+      );
+      const report = r.stderr.split('\n').find((l) => l.startsWith('{"ok"'));
+      expect(JSON.parse(report!)).toMatchObject({ ok: false, error: { finalState: 'RUNNING' } });
+      const written = readFileSync(join(dir, 'out'));
+      expect(written.length).toBeGreaterThan(0);
+      expect(written.includes('{"ok"')).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
