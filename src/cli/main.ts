@@ -4,9 +4,9 @@
 import { realpathSync } from 'node:fs';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { startSpareSimThreads } from '../device/sim/sim-thread.ts';
 import type { CliIo } from './command.ts';
 import { EXIT, InterruptedBySignal, signalExitCode } from './exit-status.ts';
-import { runCli } from './run-cli.ts';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -58,6 +58,19 @@ function processIo(): CliIo {
   };
 }
 
+/**
+ * How many simulated devices the arguments will open, as far as the words tell: `sim:` specs (`migrate` opens each
+ * twice, as source and destination, unless `--to` names the destinations; its default is one demo device). A guess
+ * only decides how many device threads start early; a wrong one costs a thread's boot or saves less.
+ */
+export function simDevicesNamed(argv: readonly string[]): number {
+  const words = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length);
+  if (words.some((w) => w === '-h' || w === '--help')) return 0;
+  const specs = words.filter((w) => /^(?:--[\w-]+=)?sim:/.test(w)).length;
+  if (words[0] !== 'migrate') return specs;
+  return words.some((w) => w === '--to' || w.startsWith('--to=')) ? specs : 2 * Math.max(specs, 1);
+}
+
 function isMainModule(): boolean {
   const entry = process.argv[1];
   if (!entry) return false;
@@ -72,7 +85,11 @@ function isMainModule(): boolean {
 /** Runs the CLI on this process's arguments, streams and signals, and sets the exit code. */
 export async function main(): Promise<void> {
   try {
-    process.exitCode = await runCli(process.argv.slice(2), processIo());
+    const argv = process.argv.slice(2);
+    // The device threads boot on another core while this one loads the commands' modules.
+    startSpareSimThreads(simDevicesNamed(argv));
+    const { runCli } = await import('./run-cli.ts');
+    process.exitCode = await runCli(argv, processIo());
   } catch (err) {
     process.stderr.write(`vfio-migrate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = EXIT.INTERNAL;

@@ -1,6 +1,6 @@
 // zstd from the runtime: node:zlib where it has zstd (Node >= 22.15/23.8, Deno 2), else the emscripten build in
 // `zstd-codec` (loaded on first need; its initialisation is asynchronous, hence the async factory).
-import * as zlib from 'node:zlib';
+import type * as zlib from 'node:zlib';
 import { CodecUnavailableError } from '../errors.ts';
 
 export type ZstdBackend = 'node:zlib' | 'zstd-codec';
@@ -24,10 +24,11 @@ interface ZstdCodecSimple {
 }
 
 function nativeZstd(): ZstdImplementation | undefined {
-  const z = zlib as ZlibWithZstd;
+  // loaded when zstd is first asked for: node:zlib costs a few milliseconds of start-up that lz4 and none need not pay
+  const z = process.getBuiltinModule('node:zlib') as ZlibWithZstd;
   const compressSync = z.zstdCompressSync;
   const decompressSync = z.zstdDecompressSync;
-  const c = zlib.constants as Record<string, number | undefined>;
+  const c = z.constants as Record<string, number | undefined>;
   const LEVEL = c.ZSTD_c_compressionLevel;
   const CHECKSUM = c.ZSTD_c_checksumFlag;
   const CONTENT_SIZE = c.ZSTD_c_contentSizeFlag;

@@ -5,7 +5,7 @@
 // get ConnectionLostError; a peer that stops or trickles is cut by the progress limits (PeerStalledError).
 import { rm, stat } from 'node:fs/promises';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import {
   AbortedError,
   AcceptTimeoutError,
@@ -93,6 +93,9 @@ function tune(socket: net.Socket): void {
 }
 
 /** Node's TLS sockets take allowHalfOpen like net's (passed through to the socket), though its types omit it. */
+/** node:tls, loaded when a tls:// endpoint first needs it: it costs tens of milliseconds of start-up otherwise. */
+const tlsModule = (): typeof tls => process.getBuiltinModule('node:tls');
+
 const halfOpen = (o: tls.ConnectionOptions) => ({ ...o, allowHalfOpen: true }) as tls.ConnectionOptions;
 
 function connectOnce(spec: SocketSpec, opts: SocketOptions, endpoint: string): Promise<net.Socket> {
@@ -100,7 +103,9 @@ function connectOnce(spec: SocketSpec, opts: SocketOptions, endpoint: string): P
     const useTls = spec.kind === 'tcp' && spec.tls;
     const address = spec.kind === 'unix' ? { path: spec.path } : { host: spec.host, port: spec.port };
     const socket = useTls
-      ? tls.connect(halfOpen({ ...address, ...tlsClientOptions(opts.tls, spec.kind === 'tcp' ? spec.host : '') }))
+      ? tlsModule().connect(
+          halfOpen({ ...address, ...tlsClientOptions(opts.tls, spec.kind === 'tcp' ? spec.host : '') }),
+        )
       : net.connect({ ...address, allowHalfOpen: true });
     const ready = useTls ? 'secureConnect' : 'connect';
     const onAbort = () => socket.destroy(new AbortedError(undefined, { cause: opts.signal?.reason }));
@@ -216,7 +221,7 @@ export class SocketListener<T = void> {
     // TLS is layered on each connection here rather than by tls.Server, which reports nothing for a client that
     // gives up on the handshake of a half-open connection (one that does not trust our certificate just closes).
     const tlsOptions = useTls ? tlsServerOptions(opts.tls) : undefined;
-    const secureContext = tlsOptions ? tls.createSecureContext(tlsOptions) : undefined;
+    const secureContext = tlsOptions ? tlsModule().createSecureContext(tlsOptions) : undefined;
     const server = net.createServer({ allowHalfOpen: true });
     const endpoint = formatTransportSpec(spec);
     if (spec.kind === 'unix') await refuseExistingPath(spec.path, endpoint);
@@ -343,7 +348,7 @@ export class SocketListener<T = void> {
     this.#server.on('connection', (raw: net.Socket) => {
       const name = peerName(raw);
       if (!secure) return consider(raw, name);
-      const tlsSocket = new tls.TLSSocket(raw, {
+      const tlsSocket = new (tlsModule().TLSSocket)(raw, {
         ...secure.tlsOptions,
         isServer: true,
         secureContext: secure.secureContext,

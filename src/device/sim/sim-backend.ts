@@ -2,7 +2,7 @@
 // control requests and connects a UNIX socket for each data session it opens.
 import { rmSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   AbortedError,
   DataSessionMissingError,
@@ -35,9 +35,7 @@ import type {
 } from './sim-protocol.ts';
 import { type SessionLink, SimResumingSession, SimSavingSession, SOCKET_READ_BUFFER } from './sim-sessions.ts';
 import { formatSimSpec, formatSize, type SimConfig } from './sim-spec.ts';
-
-// Built output is .js next to .js; sources run as .ts (Node type stripping, Deno).
-const WORKER_URL = new URL(`./sim-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+import { startSimThread } from './sim-thread.ts';
 
 function rebuildError(e: SerializedError): Error {
   const f = e.fields;
@@ -57,13 +55,6 @@ function rebuildError(e: SerializedError): Error {
     }
   }
 }
-
-/**
- * The device thread allocates per page and per read (generated pages, socket buffers): with V8's default young
- * generation, which grows to tens of MiB under that rate, a save's RSS grew with the state's size (sim:gpu lz4 save
- * 188 MB at 256 MiB, 234 MB at 1 GiB). A small one is scavenged often and stays small.
- */
-const SIM_WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
 
 export interface SimOpenOptions extends OperationOptions {
   /** Where the data socket listens; by default the first place that works here (see data-socket-place.ts). */
@@ -132,7 +123,7 @@ export class SimBackend implements DeviceBackend {
     if (this.#address?.dir) rmSync(this.#address.path, { force: true });
     else this.#address = allocateSocketAddress(this.#place);
     const data: SimWorkerData = { config: this.config, socketPath: this.#address.path };
-    const worker = new Worker(WORKER_URL, { workerData: data, resourceLimits: SIM_WORKER_LIMITS });
+    const worker = startSimThread(data);
     this.#worker = worker;
     this.#gone = null;
     this.#state = DeviceState.RUNNING;

@@ -18,12 +18,18 @@ import type {
   SimWorkerData,
 } from './sim-protocol.ts';
 import { formatSimSpec } from './sim-spec.ts';
+import type { SimInitMessage, SpareWorkerData } from './sim-thread.ts';
 import { StateConsumer } from './state-consumer.ts';
 import { StateProducer } from './state-producer.ts';
 
 const port = parentPort;
 if (!port) throw new Error('sim-worker.ts runs as a worker thread');
-const { config, socketPath } = workerData as SimWorkerData;
+// A spare thread (sim-thread.ts) boots before its device is known and learns it from its first message.
+const given = workerData as SimWorkerData | SpareWorkerData;
+const { config, socketPath } =
+  'spare' in given
+    ? await new Promise<SimWorkerData>((resolve) => port.once('message', (m: SimInitMessage) => resolve(m.data)))
+    : given;
 const model = new SimDeviceModel(config);
 const deviceId = formatSimSpec(config);
 let producer: StateProducer | null = null;

@@ -2,8 +2,8 @@
 // out once in order (the initial data), then whatever the running device rewrote after it was sent (dirty data);
 // STOP_COPY adds what is left and the trailer, then closes the fd. Every write waits until the kernel has the bytes,
 // so a slow reader stops the producer with a full socket buffer and nothing piles up in memory.
-import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { Xxh3Stream } from '../../core/checksums.ts';
 import {
   allocRecord,
   ENTRY_SIZE,
@@ -48,10 +48,12 @@ export class StateProducer {
   /** What `written` will be once the dirty record (or trailer) being written now is out; 0 when none is. */
   #emitEnd = 0;
   readonly #initialTotal: number;
-  readonly #hash = createHash('sha256');
+  readonly #hash = new Xxh3Stream(0n);
   #wake: (() => void) | null = null;
   #idle = false;
   #pieceRng: number;
+  /** Record buffers the socket has finished writing, for the next records (a fresh 128 KiB each cost page faults). */
+  readonly #freeRecords: Uint8Array[] = [];
   readonly #onDirty: (page: number) => void;
 
   constructor(id: number, model: SimDeviceModel, phase: 'precopy' | 'stopcopy', hooks: ProducerHooks) {
@@ -188,7 +190,8 @@ export class StateProducer {
   }
 
   async #sendPages(pageAt: (i: number) => number, n: number): Promise<void> {
-    const rec = allocRecord(n, this.#records++);
+    const buffer = this.#freeRecords.pop() ?? new Uint8Array(recordSize(MAX_RECORD_PAGES));
+    const rec = allocRecord(n, this.#records++, buffer);
     const gen = this.#model.gen;
     for (let i = 0; i < n; i++) {
       const page = pageAt(i);
@@ -204,11 +207,14 @@ export class StateProducer {
         g,
       );
     }
-    await this.#emit(rec.bytes);
+    await this.#emit(rec.bytes, true, () => this.#freeRecords.push(buffer));
   }
 
-  /** Writes `bytes` (hashed as they are, sent as the faults make them), one kernel write at a time. */
-  async #emit(bytes: Uint8Array, hashed = true): Promise<void> {
+  /**
+   * Writes `bytes` (hashed as they are, sent as the faults make them), one kernel write at a time. `written` runs
+   * once the socket has written the last byte, when `bytes` may be reused (never, when the session ends first).
+   */
+  async #emit(bytes: Uint8Array, hashed = true, written?: () => void): Promise<void> {
     if (hashed) this.#hash.update(bytes);
     if (this.#idle) {
       this.#idle = false;
@@ -238,7 +244,7 @@ export class StateProducer {
         piece = piece.slice();
         piece[f.corruptAt - pos]! ^= 0x5a;
       }
-      await this.#write(piece);
+      await this.#write(piece, end === bytes.length ? written : undefined);
       this.#written += piece.length;
       off = end;
       // Separate kernel writes with a turn of the event loop between them, so the reader sees the pieces.
@@ -256,11 +262,14 @@ export class StateProducer {
   }
 
   /** Hands `piece` to the socket; waits for the kernel once more than WRITE_AHEAD bytes are queued in the thread. */
-  #write(piece: Uint8Array): Promise<void> {
+  #write(piece: Uint8Array, written?: () => void): Promise<void> {
     const socket = this.#socket;
     if (!socket || this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
-      socket.write(piece, () => resolve());
+      socket.write(piece, (err) => {
+        if (!err) written?.();
+        resolve();
+      });
       if (socket.writableLength <= WRITE_AHEAD) resolve();
     });
   }
