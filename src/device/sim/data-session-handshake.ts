@@ -5,6 +5,7 @@
 // host over the worker's message port (process memory, never a socket); a key is good for one connection.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { HostDataSocket } from './host-data-socket.ts';
 
 export const SESSION_KEY_BYTES = 32;
 
@@ -33,7 +34,7 @@ interface ReadExactlyOptions {
   what: string;
 }
 
-/** Takes exactly `n` bytes off `socket`; whatever follows stays buffered for the next reader. */
+/** Takes exactly `n` bytes off `socket` (the device's end); whatever follows stays buffered for the next reader. */
 export function readExactly(socket: Socket, n: number, opts: ReadExactlyOptions): Promise<Uint8Array> {
   const { signal } = opts;
   return new Promise((resolve, reject) => {
@@ -71,9 +72,9 @@ export function readExactly(socket: Socket, n: number, opts: ReadExactlyOptions)
 const HOST_WAIT_MS = 30_000;
 
 /** Host side, on a freshly connected socket: proves the host, then checks the device's answer. */
-export async function proveToDevice(socket: Socket, keys: SessionKeys, signal?: AbortSignal): Promise<void> {
-  socket.write(keys.host);
-  const answer = await readExactly(socket, SESSION_KEY_BYTES, {
+export async function proveToDevice(host: HostDataSocket, keys: SessionKeys, signal?: AbortSignal): Promise<void> {
+  host.socket.write(keys.host);
+  const answer = await host.readExactly(SESSION_KEY_BYTES, {
     signal,
     timeoutMs: HOST_WAIT_MS,
     what: "the device's session key",

@@ -1,7 +1,6 @@
 // A simulated device as a DeviceBackend. The device runs in a worker thread (sim-worker.ts); this side sends it
 // control requests and connects a UNIX socket for each data session it opens.
 import { rmSync } from 'node:fs';
-import net, { type Socket } from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import {
   AbortedError,
@@ -23,6 +22,7 @@ import {
   type SocketPlace,
 } from './data-socket-place.ts';
 import { fullStreamSize } from './device-stream-format.ts';
+import { HostDataSocket } from './host-data-socket.ts';
 import { PAGE_KIND_NAMES } from './profiles.ts';
 import type {
   SerializedError,
@@ -209,6 +209,9 @@ export class SimBackend implements DeviceBackend {
   }
 
   async applyArc(from: DeviceState, to: DeviceState, opts?: OperationOptions): Promise<DataSession | null> {
+    // The device judges its resuming data by what was written: every accepted write must have reached the kernel
+    // (or failed) before it is asked to.
+    await this.#resuming?.settle(opts);
     const written = this.#resuming?.bytesWritten ?? 0;
     const opened = await this.#call<SimSessionOpened>({ op: 'arc', from, to, written }, opts?.signal);
     this.#state = to;
@@ -216,9 +219,9 @@ export class SimBackend implements DeviceBackend {
     if (effect.closes === 'saving') await this.#closeSaving();
     if (effect.closes === 'resuming') await this.#closeResuming();
     if (opened.session === null) return null;
-    let socket: Socket;
+    let host: HostDataSocket;
     try {
-      socket = await this.#connect(opened.keys, opts?.signal);
+      host = await this.#connect(opened.keys, opts?.signal);
     } catch (cause) {
       throw this.#gone
         ? new DeviceGoneError(this.id, this.#gone, { cause })
@@ -226,42 +229,23 @@ export class SimBackend implements DeviceBackend {
             cause,
           });
     }
-    if (opened.session === 'saving') return (this.#saving = new SimSavingSession(opened.id, socket, this.#link));
-    return (this.#resuming = new SimResumingSession(opened.id, socket, this.#link));
+    if (opened.session === 'saving') return (this.#saving = new SimSavingSession(opened.id, host, this.#link));
+    return (this.#resuming = new SimResumingSession(opened.id, host.socket, this.#link));
   }
 
   /** Connects the data socket and runs the handshake (data-session-handshake.ts) before handing it to a session. */
-  async #connect(keys: SessionKeys, signal: AbortSignal | undefined): Promise<Socket> {
-    const socket = await this.#connectSocket(signal);
+  async #connect(keys: SessionKeys, signal: AbortSignal | undefined): Promise<HostDataSocket> {
+    const path = this.#address?.path;
+    if (!path) throw new Error('the device has no data socket');
+    const host = await HostDataSocket.connect(path, SOCKET_READ_BUFFER, signal);
     try {
-      await proveToDevice(socket, keys, signal);
+      await proveToDevice(host, keys, signal);
     } catch (err) {
-      socket.destroy();
+      host.destroy();
       if (signal?.aborted) throw new AbortedError('connecting the data session was aborted', { cause: signal.reason });
       throw err;
     }
-    return socket;
-  }
-
-  #connectSocket(signal: AbortSignal | undefined): Promise<Socket> {
-    const path = this.#address?.path;
-    if (!path) return Promise.reject(new Error('the device has no data socket'));
-    return new Promise((resolve, reject) => {
-      // Node's Socket takes the stream options (its typings omit them): the read buffer stays small and fixed.
-      const opts = { path, readableHighWaterMark: SOCKET_READ_BUFFER } as net.NetConnectOpts;
-      const socket = net.createConnection(opts);
-      const onAbort = () => {
-        socket.destroy();
-        reject(new AbortedError('connecting the data session was aborted', { cause: signal?.reason }));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        signal?.removeEventListener('abort', onAbort);
-        socket.off('error', reject);
-        resolve(socket);
-      });
-    });
+    return host;
   }
 
   async #closeSaving(): Promise<void> {

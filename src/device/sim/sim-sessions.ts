@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { AbortedError, DeviceGoneError, SessionClosedError, throwIfAborted, VfioDataIoError } from '../../errors.ts';
 import type { OperationOptions, ResumingSession, SavingSession } from '../types.ts';
 import { READ_DRAINED, READ_END } from '../types.ts';
+import type { HostDataSocket } from './host-data-socket.ts';
 import type { SimEvent } from './sim-protocol.ts';
 
 /** What a session needs to know about its device. */
@@ -20,7 +21,7 @@ export interface SessionLink {
 /** Bytes the host socket may hold ahead of the reader. */
 export const SOCKET_READ_BUFFER = 256 * 1024;
 
-function waitFor(wakers: Set<() => void>, signal: AbortSignal | undefined): Promise<void> {
+function waitFor(wakers: Set<() => void>, signal: AbortSignal | undefined, what = 'read'): Promise<void> {
   return new Promise((resolve, reject) => {
     const done = () => {
       signal?.removeEventListener('abort', onAbort);
@@ -29,7 +30,7 @@ function waitFor(wakers: Set<() => void>, signal: AbortSignal | undefined): Prom
     };
     const onAbort = () => {
       wakers.delete(done);
-      reject(new AbortedError('data session read aborted', { cause: signal?.reason }));
+      reject(new AbortedError(`data session ${what} aborted`, { cause: signal?.reason }));
     };
     wakers.add(done);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -43,31 +44,19 @@ function wakeAll(wakers: Set<() => void>): void {
 export class SimSavingSession implements SavingSession {
   readonly kind = 'saving' as const;
   readonly id: number;
-  readonly #socket: Socket;
+  readonly #host: HostDataSocket;
   readonly #link: SessionLink;
   readonly #wakers = new Set<() => void>();
   #bytesRead = 0;
   #closed = false;
-  #ended = false;
-  #error: Error | null = null;
   #idleAt: number | null = null;
   #failure: { offset: number; errno: string } | null = null;
 
-  constructor(id: number, socket: Socket, link: SessionLink) {
+  constructor(id: number, host: HostDataSocket, link: SessionLink) {
     this.id = id;
-    this.#socket = socket;
+    this.#host = host;
     this.#link = link;
-    const wake = () => wakeAll(this.#wakers);
-    socket.on('readable', wake);
-    socket.on('end', () => {
-      this.#ended = true;
-      wake();
-    });
-    socket.on('error', (err) => {
-      this.#error = err;
-      wake();
-    });
-    socket.on('close', wake);
+    host.onChange(() => wakeAll(this.#wakers));
   }
 
   get closed(): boolean {
@@ -88,21 +77,13 @@ export class SimSavingSession implements SavingSession {
 
   async read(into: Uint8Array, opts?: OperationOptions): Promise<number> {
     if (into.length === 0) throw new RangeError('read() needs a buffer of at least one byte');
-    const socket = this.#socket;
+    const host = this.#host;
     for (;;) {
       if (this.#closed) throw new SessionClosedError(`the saving session of ${this.#link.deviceId} is closed`);
       throwIfAborted(opts?.signal);
       let limit = Math.min(into.length, this.#link.readCap());
       if (this.#failure) limit = Math.min(limit, this.#failure.offset - this.#bytesRead);
-      let n = 0;
-      while (n < limit && socket.readableLength > 0) {
-        // Never ask for more than the read buffer: a larger read() would make the stream raise its buffer size.
-        const want = Math.min(limit - n, socket.readableLength, socket.readableHighWaterMark);
-        const chunk = socket.read(want) as Uint8Array | null;
-        if (!chunk) break;
-        into.set(chunk, n);
-        n += chunk.length;
-      }
+      const n = limit > 0 ? host.take(into, limit) : 0;
       if (n > 0) {
         this.#bytesRead += n;
         return n;
@@ -114,16 +95,15 @@ export class SimSavingSession implements SavingSession {
           device: this.#link.deviceId,
         });
       }
-      if (this.#error) {
-        throw new VfioDataIoError(`read(data fd) of ${this.#link.deviceId} failed: ${this.#error.message}`, {
+      const error = host.error;
+      if (error) {
+        throw new VfioDataIoError(`read(data fd) of ${this.#link.deviceId} failed: ${error.message}`, {
           operation: 'read(data fd)',
-          errnoName: (this.#error as NodeJS.ErrnoException).code,
+          errnoName: (error as NodeJS.ErrnoException).code,
           device: this.#link.deviceId,
         });
       }
-      // An empty read lets a pending EOF surface as 'end'.
-      if (socket.readableLength === 0) socket.read(0);
-      if (this.#ended || socket.readableEnded) return READ_END;
+      if (host.drainedEnd) return READ_END;
       if (this.#link.inPreCopy() && this.#idleAt === this.#bytesRead) return READ_DRAINED;
       await waitFor(this.#wakers, opts?.signal);
     }
@@ -132,10 +112,17 @@ export class SimSavingSession implements SavingSession {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#socket.destroy();
+    this.#host.destroy();
     wakeAll(this.#wakers);
   }
 }
+
+/**
+ * Bytes a resuming session may have on their way to the device beyond the kernel's socket buffer. write() copies the
+ * caller's bytes and returns while no more than this is queued, as a driver's write() returns once it has copied
+ * them: the caller then prepares its next bytes while the device takes these, instead of the two waiting in turn.
+ */
+export const RESUME_WRITE_AHEAD = 1024 * 1024;
 
 export class SimResumingSession implements ResumingSession {
   readonly kind = 'resuming' as const;
@@ -145,6 +132,11 @@ export class SimResumingSession implements ResumingSession {
   #bytesWritten = 0;
   #closed = false;
   #broken: Error | null = null;
+  /** Bytes handed to the socket whose write has not completed, and who waits for that number to fall. */
+  #queued = 0;
+  readonly #drained = new Set<() => void>();
+  /** Copies whose writes completed, for the next writes. */
+  readonly #spare: Uint8Array[] = [];
 
   constructor(id: number, socket: Socket, link: SessionLink) {
     this.id = id;
@@ -158,6 +150,7 @@ export class SimResumingSession implements ResumingSession {
     return this.#closed;
   }
 
+  /** Bytes accepted by write(), including those still on their way to the device (see settle()). */
   get bytesWritten(): number {
     return this.#bytesWritten;
   }
@@ -168,42 +161,71 @@ export class SimResumingSession implements ResumingSession {
     const signal = opts?.signal;
     throwIfAborted(signal);
     if (data.length === 0) return;
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        // Part of `data` may have gone in: the stream is inconsistent from here, as after an interrupted write().
-        this.#broken = new AbortedError(
-          `a write to ${this.#link.deviceId} was aborted; its resuming data is incomplete (reset the device)`,
-        );
-        this.#socket.destroy();
-        reject(new AbortedError('data session write aborted', { cause: signal?.reason }));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#socket.write(data, (err) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (!err) return resolve();
+    // Room first: at most RESUME_WRITE_AHEAD may be queued when these bytes join the queue.
+    await this.#waitQueued(RESUME_WRITE_AHEAD - 1, signal);
+    if (this.#broken) throw this.#broken;
+    const copy = this.#copyOf(data);
+    this.#queued += data.length;
+    this.#bytesWritten += data.length;
+    this.#socket.write(copy, (err) => {
+      this.#queued -= copy.length;
+      if (err) {
         const gone = this.#link.gone();
-        this.#broken = gone
+        this.#broken ??= gone
           ? new DeviceGoneError(this.#link.deviceId, gone)
           : new VfioDataIoError(`write(data fd) of ${this.#link.deviceId} failed: ${err.message}`, {
               operation: 'write(data fd)',
               errnoName: (err as NodeJS.ErrnoException).code,
               device: this.#link.deviceId,
             });
-        reject(this.#broken);
-      });
+      } else if (this.#spare.length < 2) this.#spare.push(new Uint8Array(copy.buffer));
+      wakeAll(this.#drained);
     });
-    this.#bytesWritten += data.length;
+  }
+
+  /**
+   * Resolves once every write accepted has completed or failed. A failed one is not thrown here: the device, which
+   * then has less than was written, judges the stream on the next arc, as it would after a failed write().
+   */
+  async settle(opts?: OperationOptions): Promise<void> {
+    await this.#waitQueued(0, opts?.signal);
+  }
+
+  #copyOf(data: Uint8Array): Uint8Array {
+    let buffer = this.#spare.pop();
+    if (!buffer || buffer.length < data.length) buffer = new Uint8Array(Math.max(data.length, buffer?.length ?? 0));
+    const copy = buffer.subarray(0, data.length);
+    copy.set(data);
+    return copy;
+  }
+
+  async #waitQueued(limit: number, signal: AbortSignal | undefined): Promise<void> {
+    while (this.#queued > limit && !this.#broken) {
+      try {
+        await waitFor(this.#drained, signal, 'write');
+      } catch (err) {
+        // Part of what was accepted may have gone in: the stream is inconsistent from here, as after an interrupted
+        // write().
+        this.#broken = new AbortedError(
+          `a write to ${this.#link.deviceId} was aborted; its resuming data is incomplete (reset the device)`,
+        );
+        this.#socket.destroy();
+        throw err;
+      }
+    }
   }
 
   /** The device died: a write in flight (and every later one) fails with `err`. */
   deviceGone(err: Error): void {
     this.#broken ??= err;
     this.#socket.destroy();
+    wakeAll(this.#drained);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.destroy();
+    wakeAll(this.#drained);
   }
 }
