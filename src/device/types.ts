@@ -55,6 +55,11 @@ export interface DeviceBackend {
   /** Spec that reopens this device, e.g. `sim:nic,seed=7` or `vfio:/dev/vfio/devices/vfio0`. */
   readonly id: string;
   readonly kind: 'sim' | 'vfio' | 'fake';
+  /**
+   * Threads of this process the device keeps busy while its data moves (a simulated device's own thread; a real
+   * device's work is the kernel's, inside the caller's read and write calls). Absent: none.
+   */
+  readonly hostThreads?: number;
   /** VFIO_DEVICE_FEATURE_MIGRATION: the migration flags. */
   readFlags(opts?: OperationOptions): Promise<number>;
   /** VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE (GET). */

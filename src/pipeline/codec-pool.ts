@@ -78,11 +78,16 @@ export function autoWorkerCount(
   expectedBytes: number | null | undefined,
   chunkSize: number,
   codec: Codec = 'lz4',
+  busyThreads = 0,
 ): number {
   if (codec === 'none') return 0;
-  return expectedBytes !== null && expectedBytes !== undefined && expectedBytes <= 2 * chunkSize
-    ? 0
-    : defaultWorkerCount();
+  if (expectedBytes !== null && expectedBytes !== undefined && expectedBytes <= 2 * chunkSize) return 0;
+  if (busyThreads <= 0) return defaultWorkerCount();
+  // Other threads of this process that move the same data (a simulated device's) keep a core each busy. Codec threads
+  // pay for their hand-offs only when at least two cores are left for them: with a simulated device on two cores, a
+  // 512 MiB lz4 save or load measured 1.28 / 1.55 s with none, 1.28 / 1.44 s with one, 1.38 / 1.86 s with two.
+  const free = availableParallelism() - busyThreads;
+  return free >= 2 ? Math.min(MAX_DEFAULT_WORKERS, free) : 0;
 }
 
 /** The URL of the worker entry next to this file (.ts from source, .js once built). */

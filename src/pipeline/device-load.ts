@@ -120,6 +120,7 @@ export async function loadDevice(
       },
       {
         ...opts,
+        busyThreads: opts.busyThreads ?? device.backend.hostThreads,
         onHeader: async (header) => {
           streamId = header.streamId;
           if (opts.checkDevice ?? true) checkDeviceMatch(header, device);

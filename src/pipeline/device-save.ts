@@ -162,6 +162,7 @@ export async function saveDevice(
     const stopCopyEstimate = toNumber(await device.stopCopySize({ signal }));
     saver = await StreamSaver.open(sink, {
       ...opts,
+      busyThreads: opts.busyThreads ?? device.backend.hostThreads,
       device: deviceMetadata(device),
       migrationFlags: device.flags,
       expectedBytes: usePrecopy ? undefined : stopCopyEstimate,

@@ -28,6 +28,11 @@ export interface LoadOptions {
    * less, or one without compression (codec `none`).
    */
   workers?: number | undefined;
+  /**
+   * Threads of this process kept busy by the same transfer besides the pipeline's (a simulated device's): the default
+   * number of codec threads leaves each of them a core. Default 0.
+   */
+  busyThreads?: number | undefined;
   /** The codec worker entry, for embedders that bundle the library (default: codec-worker next to this module). */
   workerUrl?: URL | string | undefined;
   /**
@@ -179,7 +184,7 @@ export async function loadStream(
 
   const start = async (h: StreamHeader) => {
     clearTimeout(headerTimer);
-    workers = opts.workers ?? autoWorkerCount(h.expectedBytes, h.maxChunkSize, h.codec);
+    workers = opts.workers ?? autoWorkerCount(h.expectedBytes, h.maxChunkSize, h.codec, opts.busyThreads);
     budget = new ByteBudget(receiverBudget(h, workers, opts.budget));
     await opts.onHeader?.(h);
     throwIfAborted(signal);

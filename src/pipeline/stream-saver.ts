@@ -52,6 +52,11 @@ export interface SaveOptions {
    * less, or for codec `none`.
    */
   workers?: number | undefined;
+  /**
+   * Threads of this process kept busy by the same transfer besides the pipeline's (a simulated device's): the default
+   * number of codec threads leaves each of them a core. Default 0.
+   */
+  busyThreads?: number | undefined;
   /** The codec worker entry, for embedders that bundle the library (default: codec-worker next to this module). */
   workerUrl?: URL | string | undefined;
   /** Bytes in flight between source read and sink acceptance. Default: CHUNKS_PER_WORKER chunks per worker (min 4). */
@@ -170,7 +175,8 @@ export class StreamSaver {
       expectedBytes: opts.expectedBytes,
       streamId: opts.streamId,
     });
-    const workers = opts.workers ?? autoWorkerCount(opts.expectedBytes, header.maxChunkSize, header.codec);
+    const workers =
+      opts.workers ?? autoWorkerCount(opts.expectedBytes, header.maxChunkSize, header.codec, opts.busyThreads);
     const perChunk = perChunkReservation(header);
     const budget = new ByteBudget(resolveBudget(perChunk, workers, opts.budget));
     const sink = toByteSink(sinkLike);

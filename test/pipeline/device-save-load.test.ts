@@ -3,6 +3,7 @@ import { MigrationDevice } from '../../src/device/migration-device.ts';
 import { openDevice } from '../../src/device/open-device.ts';
 import { DeviceNotReadyError } from '../../src/errors.ts';
 import { DeviceState, stateName } from '../../src/fsm/index.ts';
+import { autoWorkerCount } from '../../src/pipeline/codec-pool.ts';
 import { type ByteSink, loadDevice, saveDevice, sinkFromCallback } from '../../src/pipeline/index.ts';
 import { RecordingBackend } from '../helpers/recording-backend.ts';
 
@@ -37,6 +38,20 @@ describe('device save and load', () => {
       expect(loaded.digest).toBe(result.digest);
       expect(loaded.sections.length).toBe(result.sections.length);
       expect(dst.state).toBe(DeviceState.RUNNING);
+    } finally {
+      await dst.close();
+    }
+  });
+
+  it('leaves a core to a simulated device: default codec threads are those of a transfer with one busy thread', async () => {
+    const { stream, result } = await saved('sim:gpu,size=8m,dirty=0', { workers: undefined });
+    const expected = autoWorkerCount(null, 1 << 20, 'lz4', 1);
+    expect(result.workers).toBe(expected);
+    const dst = await openDevice('sim:gpu,size=8m,dirty=0', { role: 'destination' });
+    try {
+      const loaded = await loadDevice([stream], dst);
+      expect(loaded.workers).toBe(expected);
+      expect(loaded.digest).toBe(result.digest);
     } finally {
       await dst.close();
     }

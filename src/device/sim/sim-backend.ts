@@ -65,6 +65,8 @@ export class SimBackend implements DeviceBackend {
   readonly kind = 'sim' as const;
   /** The simulated device counts what it will send: its STOP_COPY size is exact. */
   readonly exactSizes = true;
+  /** The device is a thread of this process, busy producing or checking its data while it moves. */
+  readonly hostThreads = 1;
   readonly id: string;
   readonly config: SimConfig;
   readonly #place: SocketPlace;
