@@ -59,9 +59,13 @@ export const MAX_DEFAULT_WORKERS = 4;
 /**
  * A codec thread keeps almost nothing alive; what it allocates is per-chunk garbage (zstd's output from node:zlib,
  * message objects). A small young generation has V8 scavenge often and free it within a few chunks; by default V8
- * grows each thread's young generation to tens of MiB under that allocation rate, and RSS swings with it.
+ * grows each thread's young generation to tens of MiB under that allocation rate, and RSS swings with it. The old
+ * generation's limit matters for the rest: V8 weighs the ArrayBuffers node:zlib returns against a limit it derives from
+ * the heap's, and with the default one a thread let ~75 MiB of dead zstd output pile up before collecting it (1 GiB
+ * zstd, two threads: decode 283 -> 146 MB, encode 270 -> 156 MB, and 10-20% faster for the page faults saved). What a
+ * thread holds alive is a few MiB; 32 leaves room.
  */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
 
 export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(MAX_DEFAULT_WORKERS, availableParallelism()));

@@ -15,7 +15,7 @@ export interface ZstdImplementation {
 
 type ZlibWithZstd = typeof zlib & {
   zstdCompressSync?: (data: Uint8Array, opts: { params: Record<number, number> }) => Uint8Array;
-  zstdDecompressSync?: (data: Uint8Array, opts: { maxOutputLength: number }) => Uint8Array;
+  zstdDecompressSync?: (data: Uint8Array, opts: { maxOutputLength: number; chunkSize: number }) => Uint8Array;
 };
 
 interface ZstdCodecSimple {
@@ -41,8 +41,12 @@ function nativeZstd(): ZstdImplementation | undefined {
       return compressSync(data, { params });
     },
     decompress(frame, rawLength) {
-      // maxOutputLength bounds the allocation whatever the frame claims
-      const out = decompressSync(frame, { maxOutputLength: Math.max(1, rawLength) });
+      // maxOutputLength bounds the allocation whatever the frame claims; an output buffer of the frame's size has zstd
+      // write the content once, where the default 16 KiB pieces were each allocated, then joined in a copy
+      const out = decompressSync(frame, {
+        maxOutputLength: Math.max(1, rawLength),
+        chunkSize: Math.max(64, rawLength),
+      });
       if (out.length !== rawLength) throw new RangeError(`frame decodes to ${out.length} bytes, not ${rawLength}`);
       return out;
     },
