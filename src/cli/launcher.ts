@@ -4,7 +4,7 @@
 // passes SIGINT/SIGTERM/SIGHUP on to it, waits for it, and exits as it did (128 + N when signal N ended it).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, enableCompileCache } from 'node:module';
 import { constants } from 'node:os';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,9 @@ function runUnder(node: string): void {
 }
 
 if (supported(process.versions.node)) {
+  // Node's own cache of compiled code (in the temporary directory, keyed by content; NODE_DISABLE_COMPILE_CACHE turns
+  // it off): about 25 ms of a 400 ms start of a small save.
+  enableCompileCache?.();
   const { main } = await import('./main.ts');
   await main();
 } else {
