@@ -4,7 +4,8 @@
 // passes SIGINT/SIGTERM/SIGHUP on to it, waits for it, and exits as it did (128 + N when signal N ended it).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire, enableCompileCache } from 'node:module';
+// a default import: a named import of a function an older Node lacks (enableCompileCache) would fail to link there
+import nodeModule from 'node:module';
 import { constants } from 'node:os';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,7 @@ function supported(version: string): boolean {
 
 function pinnedNode(): string | undefined {
   try {
-    const bin = createRequire(import.meta.url).resolve('node/bin/node');
+    const bin = nodeModule.createRequire(import.meta.url).resolve('node/bin/node');
     return existsSync(bin) ? bin : undefined;
   } catch {
     return undefined;
@@ -50,7 +51,7 @@ function runUnder(node: string): void {
 if (supported(process.versions.node)) {
   // Node's own cache of compiled code (in the temporary directory, keyed by content; NODE_DISABLE_COMPILE_CACHE turns
   // it off): about 25 ms of a 400 ms start of a small save.
-  enableCompileCache?.();
+  nodeModule.enableCompileCache?.();
   const { main } = await import('./main.ts');
   await main();
 } else {
