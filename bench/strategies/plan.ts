@@ -1,12 +1,13 @@
 // Which strategies run, and how each side of each is started. Every strategy varies one dimension from the base
 // (lz4, 1 MiB fixed chunks, default workers, through a pipe, on the mixed corpus), so each row reads on its own.
-// The pipeline alone runs as bench/pipeline-ends.ts --dist (encode | decode, one end per process, the built library
-// as users run it); devices, transports and the full CLI path run as `vfio-migrate save | load` (dist/cli) with
-// simulated devices.
+// The pipeline alone runs as bench/pipeline-ends.ts --dist, in its JavaScript copy (encode | decode, one end per
+// process, the built library as users run it); devices, transports and the full CLI path run as
+// `vfio-migrate save | load` (dist/cli) with simulated devices.
 import { join } from 'node:path';
 import type { DeviceCorpusName } from '../core/corpus.ts';
 import { DEVICE_CORPORA } from '../core/corpus.ts';
 import { type SimProfile, simSpec, wholePages } from './corpora.ts';
+import { pipelineEndsScript } from './ends-script.ts';
 import { q } from './rss.ts';
 import type { PairSpec } from './runner.ts';
 import type { TlsFiles } from './tls-certs.ts';
@@ -57,7 +58,7 @@ interface PipelineOptions {
 }
 
 function pipelineEnds(t: Tools, o: PipelineOptions): (io: Io) => PairSpec {
-  const script = q(join(t.root, 'bench/pipeline-ends.ts'));
+  const script = q(pipelineEndsScript(t.root));
   const flags = [
     `--codec ${o.codec}`,
     o.level === undefined ? '' : `--level ${o.level}`,

@@ -8,6 +8,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PAGE } from '../core/corpus.ts';
 import { dumpSimState, writeCorpusFile } from './corpora.ts';
+import { writePipelineEndsScript } from './ends-script.ts';
 import {
   type DataRef,
   dataName,
@@ -85,6 +86,7 @@ export async function runStrategies(o: SuiteOptions): Promise<SuiteResult> {
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     const cli = `'${o.tools.node}' '${join(o.tools.root, 'dist/cli/main.js')}'`;
+    writePipelineEndsScript(o.tools.root);
     // the data, once per distinct corpus/device and size
     const files = new Map<string, { file: string; bytes: number }>();
     const key = (d: DataRef) => `${dataName(d)}@${d.bytes}`;
