@@ -48,8 +48,8 @@ export const transferUsage = `transport (-o/-i): -  PATH  tcp://HOST:PORT  tls:/
 
 pipeline:
   --workers N      codec threads (default: CPU count, at most 4, less a core per simulated device; 0 = none, on
-                   the main thread, the default for --codec none, for streams of two chunks or less, and where
-                   fewer than two cores are left)
+                   the main thread, the default for --codec none, for streams of two chunks or less, and for lz4
+                   where fewer than two cores are left)
   --budget BYTES   bytes in flight between source and sink (default 3 chunks per worker, at least 4)
   --then running|stop   state to leave the device in afterwards (default running)
   --json           one result object on stdout (stderr when -o -), progress as NDJSON on stderr

@@ -87,11 +87,14 @@ export function autoWorkerCount(
   if (codec === 'none') return 0;
   if (expectedBytes !== null && expectedBytes !== undefined && expectedBytes <= 2 * chunkSize) return 0;
   if (busyThreads <= 0) return defaultWorkerCount();
-  // Other threads of this process that move the same data (a simulated device's) keep a core each busy. Codec threads
-  // pay for their hand-offs only when at least two cores are left for them: with a simulated device on two cores, a
-  // 512 MiB lz4 save or load measured 1.28 / 1.55 s with none, 1.28 / 1.44 s with one, 1.38 / 1.86 s with two.
+  // Other threads of this process that move the same data (a simulated device's) keep a core each busy, and the
+  // codec threads get what is left. With one core left or none, an lz4 chunk costs about what its hand-off does and
+  // stays on the calling thread, while zstd's costs several times more and still goes to one thread. Measured with a
+  // simulated device on two cores, 512 MiB: lz4 save | load 2.38 s with no threads, 2.89 s with one each; zstd save
+  // and load 1.68 / 2.49 s with none, 1.43 / 1.87 s with one, 1.77 / 1.93 s with two.
   const free = availableParallelism() - busyThreads;
-  return free >= 2 ? Math.min(MAX_DEFAULT_WORKERS, free) : 0;
+  if (free >= 2) return Math.min(MAX_DEFAULT_WORKERS, free);
+  return codec === 'zstd' ? 1 : 0;
 }
 
 /** The URL of the worker entry next to this file (.ts from source, .js once built). */

@@ -258,11 +258,14 @@ describe('worker count', () => {
     expect(autoWorkerCount(null, 1 << 20)).toBe(defaultWorkerCount());
     expect(autoWorkerCount(null, 1 << 20, 'zstd')).toBe(defaultWorkerCount());
     expect(autoWorkerCount(null, 1 << 20, 'none')).toBe(0);
-    // a simulated device's thread takes a core; threads are worth their hand-offs with two cores left, not one
+    // a simulated device's thread takes a core; with one left, lz4 stays on the calling thread and zstd gets one
     const cpus = availableParallelism();
     const left = cpus - 1;
     expect(autoWorkerCount(null, 1 << 20, 'lz4', 1)).toBe(left >= 2 ? Math.min(4, left) : 0);
+    expect(autoWorkerCount(null, 1 << 20, 'zstd', 1)).toBe(left >= 2 ? Math.min(4, left) : 1);
     expect(autoWorkerCount(null, 1 << 20, 'lz4', cpus - 1)).toBe(0);
+    expect(autoWorkerCount(null, 1 << 20, 'zstd', cpus)).toBe(1);
+    expect(autoWorkerCount(null, 1 << 20, 'none', 1)).toBe(0);
     expect(autoWorkerCount(null, 1 << 20, 'lz4', 0)).toBe(defaultWorkerCount());
     const small = await encode(deviceBytes(96), { expectedBytes: 96 });
     expect(small.result.workers).toBe(0);
