@@ -10,9 +10,11 @@ const WORKER_URL = new URL(`./sim-worker.${import.meta.url.endsWith('.ts') ? 'ts
 /**
  * The device thread allocates per page and per read (generated pages, socket buffers): with V8's default young
  * generation, which grows to tens of MiB under that rate, a save's RSS grew with the state's size (sim:gpu lz4 save
- * 188 MB at 256 MiB, 234 MB at 1 GiB). A small one is scavenged often and stays small.
+ * 188 MB at 256 MiB, 234 MB at 1 GiB). A small one is scavenged often and stays small. A small old generation has V8
+ * collect the socket's dead read buffers sooner (a 2 GiB load: lz4 140 -> 130 MB, zstd 161 -> 146 MB); the thread
+ * keeps its per-page state in typed arrays, outside the heap, so the heap stays a few MiB whatever the device's size.
  */
-const SIM_WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+const SIM_WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
 
 /** What a spare thread is given instead of a device: it waits for an `init` message carrying SimWorkerData. */
 export interface SpareWorkerData {

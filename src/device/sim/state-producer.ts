@@ -39,8 +39,15 @@ export class StateProducer {
   /** Generation + 1 of each page as last sent; 0 = not sent yet. */
   readonly #sent: Uint32Array;
   readonly #queued: Uint8Array;
-  #queue: number[] = [];
+  /**
+   * Pages rewritten since they were sent, in order, as a ring: each is queued at most once (#queued), so a page count
+   * of slots always holds them. Typed memory, not a growing array: the thread's heap stays small whatever the device.
+   */
+  readonly #queue: Uint32Array;
   #queueHead = 0;
+  #queueLength = 0;
+  /** The pages of the dirty record being built. */
+  readonly #recordPages = new Uint32Array(MAX_RECORD_PAGES);
   #cursor = 0;
   #records = 0;
   #written = 0;
@@ -63,12 +70,14 @@ export class StateProducer {
     this.#hooks = hooks;
     this.#sent = new Uint32Array(model.config.pageCount);
     this.#queued = new Uint8Array(model.config.pageCount);
+    this.#queue = new Uint32Array(model.config.pageCount);
     this.#initialTotal = initialDataSize(model.config.pageCount);
     this.#pieceRng = (model.config.seed ^ 0x9e3779b9) >>> 0 || 1;
     this.#onDirty = (page) => {
       if (this.#sent[page] !== 0 && this.#queued[page] === 0) {
         this.#queued[page] = 1;
-        this.#queue.push(page);
+        this.#queue[(this.#queueHead + this.#queueLength) % this.#queue.length] = page;
+        this.#queueLength++;
         this.#kick();
       }
     };
@@ -103,7 +112,7 @@ export class StateProducer {
   }
 
   #pendingDirtyBytes(): number {
-    const pages = this.#queue.length - this.#queueHead;
+    const pages = this.#queueLength;
     return pages * (ENTRY_SIZE + PAGE_SIZE) + Math.ceil(pages / MAX_RECORD_PAGES) * RECORD_HEADER_SIZE;
   }
 
@@ -145,18 +154,18 @@ export class StateProducer {
         await this.#sendPages((i) => first + i, n);
         continue;
       }
-      const pending = this.#queue.length - this.#queueHead;
-      if (pending > 0) {
-        const n = Math.min(MAX_RECORD_PAGES, pending);
-        const head = this.#queueHead;
-        this.#queueHead += n;
-        const pages = this.#queue.slice(head, head + n);
-        for (const p of pages) this.#queued[p] = 0;
-        if (this.#queueHead > 4096 && this.#queueHead * 2 > this.#queue.length) {
-          this.#queue = this.#queue.slice(this.#queueHead);
-          this.#queueHead = 0;
+      if (this.#queueLength > 0) {
+        const n = Math.min(MAX_RECORD_PAGES, this.#queueLength);
+        const pages = this.#recordPages;
+        for (let i = 0; i < n; i++) {
+          const p = this.#queue[(this.#queueHead + i) % this.#queue.length]!;
+          pages[i] = p;
+          this.#queued[p] = 0;
         }
+        this.#queueHead = (this.#queueHead + n) % this.#queue.length;
+        this.#queueLength -= n;
         this.#emitEnd = this.#written + recordSize(n);
+        // #sendPages reads `pages` before its first wait, so the next record may reuse them
         await this.#sendPages((i) => pages[i]!, n);
         this.#emitEnd = 0;
         continue;
