@@ -200,3 +200,13 @@ export class DeviceSet {
     await Promise.allSettled(this.devices.map((d) => d.close()));
   }
 }
+
+/** The devices of a set, or the list itself. */
+export function devicesOf(devices: DeviceSet | readonly MigrationDevice[]): readonly MigrationDevice[] {
+  return devices instanceof DeviceSet ? devices.devices : devices;
+}
+
+/** Threads of this process the devices keep busy while their data moves (simulated devices' own threads). */
+export function hostThreadsOf(devices: readonly MigrationDevice[]): number {
+  return devices.reduce((n, d) => n + (d.backend.hostThreads ?? 0), 0);
+}

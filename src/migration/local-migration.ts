@@ -1,7 +1,7 @@
 // Both ends of a migration in one process, over a real loopback connection (the same protocol, transport and rate
 // limit as between two hosts). One clock serves both sides, so the downtime is measured exactly: from the first
 // source device leaving RUNNING to the last destination device RUNNING.
-import type { DeviceSet } from '../device/device-set.ts';
+import { type DeviceSet, devicesOf, hostThreadsOf } from '../device/device-set.ts';
 import type { MigrationDevice } from '../device/migration-device.ts';
 import { withPlanDefaults } from '../planner/plan-defaults.ts';
 import { MigrationDestination } from './migration-destination.ts';
@@ -36,15 +36,18 @@ export class LocalMigration {
     const listen = opts.listen ?? (opts.link?.tls ? 'tls://127.0.0.1:0' : 'tcp://127.0.0.1:0');
     let bound!: (address: string) => void;
     const address = new Promise<string>((r) => (bound = r));
+    // both ends are threads of this process: each side's codec threads leave a core to every device thread
+    const busyThreads = opts.busyThreads ?? hostThreadsOf(devicesOf(from)) + hostThreadsOf(devicesOf(to));
     this.destination = new MigrationDestination(to, listen, {
       workers: opts.workers,
+      busyThreads,
       budget: opts.budget,
       idleMs: opts.idleMs,
       signal: opts.signal,
       // the link's rate limit is the sender's; the listener takes the transport's security settings
       link: { ...opts.link, limiter: undefined, onListening: bound },
     });
-    this.source = new MigrationSource(from, address, opts);
+    this.source = new MigrationSource(from, address, { ...opts, busyThreads });
   }
 
   /** Listens to both sides' events of `type` (the detail's `side` says which). */

@@ -5,7 +5,7 @@
 // the source hears it (switchover acknowledgement). Once every stream is complete, every device validates its state
 // (RESUMING -> STOP), the source is told ready, and only on its go do the devices start (the P2P order kept). Any
 // failure before that resets every device this side touched and tells the source, which then rolls back.
-import { DeviceSet } from '../device/device-set.ts';
+import { DeviceSet, hostThreadsOf } from '../device/device-set.ts';
 import type { MigrationDevice } from '../device/migration-device.ts';
 import {
   ConnectionLostError,
@@ -38,6 +38,11 @@ import { PROTOCOL_NAME, PROTOCOL_VERSION } from './wire.ts';
 export interface DestinationMigrationOptions {
   /** Codec threads in all (shared out among the device streams). */
   workers?: number | undefined;
+  /**
+   * Threads of this process busy with the same migration besides the pipelines' (simulated devices', of both ends in a
+   * local migration): the default codec threads leave each a core. Default: this end's devices' own.
+   */
+  busyThreads?: number | undefined;
   /** Bytes in flight per device stream (this side's memory: a stream whose chunks do not fit is refused). */
   budget?: number | undefined;
   /** Transport: TLS, PSK, the accept deadline, the idle limit, refusals. */
@@ -215,6 +220,7 @@ export class MigrationDestination extends MigrationEmitter {
             },
             {
               workers: opts.workers === 0 ? 0 : opts.workers === undefined ? undefined : share,
+              busyThreads: opts.busyThreads ?? hostThreadsOf(devices),
               budget: opts.budget,
               headerTimeoutMs: idleMs,
               signal,

@@ -6,7 +6,7 @@
 // ready, the source says go (from then on it never restarts its devices), and the destination starts its devices
 // and says so. Any failure before go returns every source device to RUNNING and tells the destination to reset.
 import { randomBytes } from 'node:crypto';
-import { DeviceSet } from '../device/device-set.ts';
+import { DeviceSet, hostThreadsOf } from '../device/device-set.ts';
 import type { MigrationDevice } from '../device/migration-device.ts';
 import {
   AbortedError,
@@ -23,7 +23,7 @@ import {
 } from '../errors.ts';
 import { arcSessionEffect, DeviceState, MigrationFlag, stateName } from '../fsm/index.ts';
 import type { ByteSink, ByteSource } from '../pipeline/byte-endpoints.ts';
-import { defaultWorkerCount } from '../pipeline/codec-pool.ts';
+import { autoWorkerCount } from '../pipeline/codec-pool.ts';
 import {
   confirmDataEnd,
   DEFAULT_DEVICE_IDLE_MS,
@@ -65,6 +65,11 @@ export interface MigrationStreamOptions {
   chunkSize?: number | undefined;
   /** Codec threads in all (shared out among the devices); default as for save. */
   workers?: number | undefined;
+  /**
+   * Threads of this process busy with the same migration besides the pipelines' (simulated devices', of both ends in a
+   * local migration): the default codec threads leave each a core. Default: this end's devices' own.
+   */
+  busyThreads?: number | undefined;
   /** Bytes in flight per device stream. */
   budget?: number | undefined;
 }
@@ -115,6 +120,17 @@ const opensSession = (from: number, to: number) =>
   arcSessionEffect(from as DeviceState, to as DeviceState).opens !== null;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `err` is an abort, or wraps one: a device arc interrupted by the migration's abort fails as ArcFailedError (or a
+ * set transition error) whose cause is the AbortedError.
+ */
+function causedByAbort(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 8; depth++, e = e.cause) {
+    if (e instanceof AbortedError) return true;
+  }
+  return false;
+}
 /** Arc phases from `state` to STOP_COPY in a set (a P2P quiesce phase, then the stop). */
 function stopPhases(devices: readonly MigrationDevice[]): number {
   const p2p = devices.some((d) => (d.flags & MigrationFlag.P2P) !== 0);
@@ -230,7 +246,9 @@ export class MigrationSource extends MigrationEmitter {
 
       enter('setup');
       const chunkBytes = fixedChunking(opts.chunkSize).max;
-      const share = Math.max(1, Math.floor((opts.workers ?? defaultWorkerCount()) / devices.length));
+      const busy = opts.busyThreads ?? hostThreadsOf(devices);
+      const total = opts.workers ?? autoWorkerCount(null, chunkBytes, opts.codec ?? 'lz4', busy);
+      const share = total === 0 ? 0 : Math.max(1, Math.floor(total / devices.length));
       const sinks: ByteSink[] = await Promise.all(devices.map((_, i) => link!.openData(migrationId, i)));
       for (const [i, d] of devices.entries()) {
         const size = descriptions[i]!.stopCopySize;
@@ -240,7 +258,7 @@ export class MigrationSource extends MigrationEmitter {
           chunking,
           chunkSize: opts.chunkSize,
           // small devices (a few hundred bytes of state) are not worth a thread
-          workers: opts.workers === 0 || (size !== null && size <= 2 * chunkBytes) ? 0 : share,
+          workers: size !== null && size <= 2 * chunkBytes ? 0 : share,
           budget: opts.budget,
           device: deviceMetadata(d),
           migrationFlags: d.flags,
@@ -604,7 +622,7 @@ export class MigrationSource extends MigrationEmitter {
     // connection reports the failure the peer gave for it
     const peerReason = control?.failure.aborted ? (control.failure.reason as Error) : null;
     const error =
-      ((err instanceof AbortedError && peerReason) || (symptom && peerFailed)) && !this.options.signal?.aborted
+      ((causedByAbort(err) && peerReason) || (symptom && peerFailed)) && !this.options.signal?.aborted
         ? toVfioMigrateError(peerReason)
         : toVfioMigrateError(err);
     const side = peerFailed ? 'destination' : peerReason && !peerFailed ? 'link' : 'source';

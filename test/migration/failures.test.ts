@@ -140,7 +140,20 @@ describe('failures during the migration roll both ends back', () => {
     },
     {
       name: 'the connection drops mid pre-copy',
-      at: { side: 'source', phase: 'precopy', act: (e) => setTimeout(() => e.proxy!.cut(), 200) },
+      // at the first pre-copy bytes the source reports: mid pre-copy however fast the migration runs
+      at: {
+        side: 'source',
+        phase: 'precopy',
+        act: (e) => {
+          let cut = false;
+          e.src.on('progress', () => {
+            if (!cut) {
+              cut = true;
+              e.proxy!.cut();
+            }
+          });
+        },
+      },
       proxy: true,
       phase: /precopy|switchover/,
       code: /VFM_CONNECTION_LOST|VFM_PEER_STALLED/,
