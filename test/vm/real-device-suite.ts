@@ -551,8 +551,9 @@ test('live migration through send and receive in two processes over TCP', async 
   };
   let [s, r] = await pair();
   if (/^killed by SIG(SEGV|ILL|BUS|TRAP)/.test(s.err) || /^killed by SIG(SEGV|ILL|BUS|TRAP)/.test(r.err)) {
-    // The rig's emulated CPU crashes V8 now and then (a fault or a V8 check, SIGTRAP: the runtime's, never a CLI failure, which exits with
-    // a status). Both devices are brought back as an operator would (recover), and the pair runs once more.
+    // The rig's emulated CPU crashes V8 now and then (a fault, or a failed V8 check: SIGTRAP), the runtime's doing,
+    // never a CLI failure, which exits with a status. Both devices are brought back as an operator would (recover),
+    // and the pair runs once more.
     console.log(`# ${s.err.split('\n')[0] || 'send ok'} / ${r.err.split('\n')[0] || 'receive ok'}: once more`);
     await withDevice(SRC, async (d) => {
       if (d.state !== DeviceState.RUNNING) await d.setState(DeviceState.RUNNING).catch(() => d.reset());
