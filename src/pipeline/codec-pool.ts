@@ -76,7 +76,8 @@ export function defaultWorkerCount(): number {
  * chunks (small fixed-state devices such as hisi_acc or mtty send a few hundred bytes, far less work than starting a
  * thread) or when nothing is compressed (`none`: a chunk costs a copy and an XXH64 at gigabytes per second, less than
  * handing it to a thread and back; 1 GiB measured 0.77 s to encode and 0.69 s to decode on the calling thread, 0.82
- * and 0.86 s with two threads), the machine's parallelism otherwise.
+ * and 0.86 s with two threads), the machine's parallelism otherwise, less a core for each of `busyThreads` (other
+ * threads of this process busy with the same transfer, such as a simulated device's).
  */
 export function autoWorkerCount(
   expectedBytes: number | null | undefined,

@@ -1,0 +1,77 @@
+// The simulated device alone, without the pipeline: how fast it produces its migration data (a saving session read
+// to its end into one reused buffer) and how fast it takes and checks it (the same bytes written into a resuming
+// session of a second device, which regenerates and compares every page). The issue's bar: at least three times the
+// pipeline's own rate, so that a device-to-device run measures the pipeline, not the device.
+//   node bench/device-rate.ts [--dist] [SPEC]      (default sim:gpu,size=512m,dirty=0)
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { dist: { type: 'boolean' } } });
+// a computed specifier, so type checking does not need a build; the types are the sources'
+const from = (src: string) => (values.dist ? `../dist/${src}.js` : `../src/${src}.ts`);
+const { openDevice } = (await import(from('device/open-device'))) as typeof import('../src/device/open-device.ts');
+const { READ_END } = (await import(from('device/types'))) as typeof import('../src/device/types.ts');
+const spec = positionals[0] ?? 'sim:gpu,size=512m,dirty=0';
+const MB = 1e6;
+
+const dir = mkdtempSync(join(tmpdir(), 'vfm-device-rate-'));
+const raw = join(dir, 'raw');
+const buf = new Uint8Array(1 << 20);
+try {
+  // produce: STOP_COPY and read to the end; the bytes go to a file for the second half (written outside the timing)
+  const src = await openDevice(spec, { role: 'source' });
+  const out = openSync(raw, 'w');
+  let produced = 0;
+  let produceMs = 0;
+  try {
+    await src.setState('STOP_COPY');
+    for (;;) {
+      const t = performance.now();
+      const n = await src.savingSession!.read(buf);
+      produceMs += performance.now() - t;
+      if (n === READ_END) break;
+      if (n > 0) {
+        writeSync(out, buf, 0, n);
+        produced += n;
+      }
+    }
+    await src.setState('RUNNING');
+  } finally {
+    closeSync(out);
+    await src.close();
+  }
+  // check: RESUMING, the same bytes in 1 MiB writes, then STOP (the device judges the whole stream there)
+  const dst = await openDevice(spec, { role: 'destination' });
+  const input = openSync(raw, 'r');
+  let checkMs = 0;
+  try {
+    await dst.setState('RESUMING');
+    for (;;) {
+      const n = readSync(input, buf);
+      if (n === 0) break;
+      const t = performance.now();
+      await dst.resumingSession!.write(buf.subarray(0, n));
+      checkMs += performance.now() - t;
+    }
+    const t = performance.now();
+    await dst.setState('STOP');
+    checkMs += performance.now() - t;
+    await dst.setState('RUNNING');
+  } finally {
+    closeSync(input);
+    await dst.close();
+  }
+  const rate = (ms: number) => produced / MB / (ms / 1000);
+  console.log(
+    JSON.stringify({
+      spec,
+      bytes: produced,
+      produceMBps: Math.round(rate(produceMs)),
+      checkMBps: Math.round(rate(checkMs)),
+    }),
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
