@@ -79,6 +79,12 @@ export class SimBackend implements DeviceBackend {
   /** The state as of the last arc or query (sessions ask it whether the device is pre-copying). */
   #state: DeviceState = DeviceState.RUNNING;
   #saving: SimSavingSession | null = null;
+  /**
+   * Session news that came before its session was connected. The device starts writing, and may report itself idle,
+   * as soon as it has admitted the host, and its port message can overtake the socket bytes that finish the
+   * handshake: dropped, an idle report left a pre-copy read waiting for data that never came.
+   */
+  #early: (SimEvent & { session: number })[] = [];
   #resuming: SimResumingSession | null = null;
   readonly #link: SessionLink;
   #shortReadState = 0;
@@ -161,7 +167,10 @@ export class SimBackend implements DeviceBackend {
       return;
     }
     if (m.ev === 'dying') this.#gone ??= m.detail;
-    else if (m.ev !== 'ready' && this.#saving && m.session === this.#saving.id) this.#saving.event(m);
+    else if (m.ev !== 'ready') {
+      if (this.#saving && m.session === this.#saving.id) this.#saving.event(m);
+      else this.#early = [...this.#early.slice(-15), m];
+    }
   }
 
   #lost(worker: Worker, detail: string): void {
@@ -231,7 +240,11 @@ export class SimBackend implements DeviceBackend {
             cause,
           });
     }
-    if (opened.session === 'saving') return (this.#saving = new SimSavingSession(opened.id, host, this.#link));
+    if (opened.session === 'saving') {
+      const saving = (this.#saving = new SimSavingSession(opened.id, host, this.#link));
+      for (const ev of this.#early.splice(0)) if (ev.session === opened.id) saving.event(ev);
+      return saving;
+    }
     return (this.#resuming = new SimResumingSession(opened.id, host.socket, this.#link));
   }
 
