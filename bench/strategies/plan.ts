@@ -2,7 +2,7 @@
 // (lz4, 1 MiB fixed chunks, default workers, through a pipe, on the mixed corpus), so each row reads on its own.
 // The pipeline alone runs as bench/pipeline-ends.ts --dist, in its JavaScript copy (encode | decode, one end per
 // process, the built library as users run it); devices, transports and the full CLI path run as
-// `vfio-migrate save | load` (dist/cli) with simulated devices.
+// `vfio-migrate save | load` (the bin, dist/cli/launcher.js, as users run it) with simulated devices.
 import { join } from 'node:path';
 import type { DeviceCorpusName } from '../core/corpus.ts';
 import { DEVICE_CORPORA } from '../core/corpus.ts';
@@ -79,7 +79,7 @@ function pipelineEnds(t: Tools, o: PipelineOptions): (io: Io) => PairSpec {
 }
 
 function cliEnds(t: Tools, profile: SimProfile, codec: Codec, link: Link): (io: Io) => PairSpec {
-  const cli = `${q(t.node)} ${q(join(t.root, 'dist/cli/main.js'))}`;
+  const cli = `${q(t.node)} ${q(join(t.root, 'dist/cli/launcher.js'))}`;
   const common = '--json --no-progress';
   return (io) => {
     const dev = simSpec(profile, io.simSize);

@@ -85,7 +85,7 @@ export async function runStrategies(o: SuiteOptions): Promise<SuiteResult> {
   };
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
-    const cli = `'${o.tools.node}' '${join(o.tools.root, 'dist/cli/main.js')}'`;
+    const cli = `'${o.tools.node}' '${join(o.tools.root, 'dist/cli/launcher.js')}'`;
     writePipelineEndsScript(o.tools.root);
     // the data, once per distinct corpus/device and size
     const files = new Map<string, { file: string; bytes: number }>();

@@ -84,6 +84,23 @@ console.log(JSON.stringify({
     expect(fsm).toMatchObject({ status: 0, stdout: 'RUNNING -> STOP\n' });
   });
 
+  it('runs the CLI from its bundle, whose device and codec threads start from beside it', () => {
+    const files = walk(installed).map((f) => relative(installed, f));
+    for (const entry of ['main', 'sim-worker', 'codec-worker', 'ffi-deno-io-worker']) {
+      expect(files).toContain(`dist/bin/${entry}.js`);
+    }
+    const bin = join(consumer, 'node_modules/.bin/vfio-migrate');
+    const file = join(work, 'bundle.vfm');
+    for (const args of [
+      ['save', '--device', 'sim:gpu,size=4m', '--workers', '2', '-o', file, '--json'],
+      ['load', '--device', 'sim:gpu,size=4m', '--workers', '2', '-i', file, '--json'],
+    ]) {
+      const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, command: args[0] });
+    }
+  });
+
   it('ships the license, what the README links to, and source maps that carry their sources', () => {
     const files = walk(installed).map((f) => relative(installed, f));
     expect(files).toContain('LICENSE');

@@ -520,7 +520,9 @@ test('live migration through send and receive in two processes over TCP', async 
   await scramble(SRC);
   const before = await withDevice(SRC, saveRaw);
   const exe = typeof Deno !== 'undefined' ? Deno.execPath() : process.execPath;
-  const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+  // the bin as installed (the built launcher, which runs the bundle in dist/bin): real devices through the bundled
+  // FFI (koffi under Node, the Deno FFI's I/O thread under Deno). `npm test` or `npm run build` builds it.
+  const main = new URL('../../dist/cli/launcher.js', import.meta.url).pathname;
   const flags =
     typeof Deno !== 'undefined'
       ? ['run', '-A', '--v8-flags=--no-wasm-tier-up,--no-wasm-dynamic-tiering', main]

@@ -59,6 +59,10 @@ interface WorkerReply {
   data: Uint8Array | null;
 }
 
+// .ts from source, .js in the built package (dist/, and beside the bin's bundle)
+const IO_WORKER_URL = new URL(`./ffi-deno-io-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)
+  .href;
+
 export function loadDenoLibc(): Libc {
   const { s, result } = openDenoLibc();
   const cstr = (text: string) => new TextEncoder().encode(`${text}\0`);
@@ -70,7 +74,7 @@ export function loadDenoLibc(): Libc {
 
   const ensureWorker = (): Worker => {
     if (worker) return worker;
-    const w = new Worker(new URL('./ffi-deno-io-worker.ts', import.meta.url).href, { type: 'module' });
+    const w = new Worker(IO_WORKER_URL, { type: 'module' });
     w.onmessage = (ev: MessageEvent<WorkerReply>) => {
       const { id, ret, errno, data } = ev.data;
       const p = pending.get(id);
