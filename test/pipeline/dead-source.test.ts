@@ -45,9 +45,9 @@ describe('a source device that dies during save', () => {
     const file = join(dir, 'never.vfm');
     const device = await openDevice('sim:nic,die-at=1000000', { role: 'source' });
     try {
-      await expect(saveDevice(device, await openSink(file))).rejects.toMatchObject({
-        code: 'VFM_DATA_END_UNCONFIRMED',
-      });
+      const err = await saveDevice(device, await openSink(file)).catch((e) => e);
+      // which is heard first, the fd's end or the thread's exit, is a race; either fails the save
+      expect(['VFM_DEVICE_GONE', 'VFM_DATA_END_UNCONFIRMED']).toContain(err.code);
     } finally {
       await device.close();
     }
