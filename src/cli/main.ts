@@ -3,6 +3,7 @@
 // entry (it runs when executed, hence the top-level await); the library's entry exports runCli from run-cli.ts.
 import { realpathSync } from 'node:fs';
 import process from 'node:process';
+import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import { startSpareSimThreads } from '../device/sim/sim-thread.ts';
 import type { CliIo } from './command.ts';
@@ -47,7 +48,9 @@ function processIo(): CliIo {
     err: (text) => void process.stderr.write(text),
     errIsTTY: Boolean(process.stderr.isTTY),
     outIsTTY: Boolean(process.stdout.isTTY),
-    inIsTTY: Boolean(process.stdin.isTTY),
+    // isatty, not process.stdin.isTTY: touching process.stdin opens a handle on fd 0, and a pipe there is read by
+    // its own reader (pipeFdSource)
+    inIsTTY: isatty(0),
     errColumns: () => (process.stderr.isTTY ? process.stderr.columns : undefined),
     onErrResize(listener) {
       process.stderr.on('resize', listener);

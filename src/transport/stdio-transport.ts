@@ -1,12 +1,12 @@
 // `-`: the process's standard input and output, or streams handed in for them (tests, embedding VMMs). A regular file
-// behind them is read or written directly; a pipe goes through Node's stream and is grown once the stream is large
-// (fd-endpoints.ts says why).
+// behind them is read or written directly; a pipe on stdin is read into a fixed buffer, a pipe on stdout written
+// through Node's stream, and either is grown once the stream is large (fd-endpoints.ts says why).
 import process from 'node:process';
 import type { Readable, Writable } from 'node:stream';
 import { TransportIoError } from '../errors.ts';
 import type { ByteSink, ByteSource } from '../pipeline/byte-endpoints.ts';
 import { sinkFromNodeWritable, sourceFromNodeReadable } from '../pipeline/node-stream-endpoints.ts';
-import { descriptorKind, fileFdSink, fileFdSource, pipeGrower } from './fd-endpoints.ts';
+import { descriptorKind, fileFdSink, fileFdSource, pipeFdSource, pipeGrower } from './fd-endpoints.ts';
 
 export interface StdioOptions {
   stdin?: Readable;
@@ -26,7 +26,10 @@ export function openStdinSource(opts: StdioOptions = {}): ByteSource {
   if (opts.stdin) return sourceFromNodeReadable(opts.stdin, 'stdin', { mapError: mapError('stdin') });
   const kind = descriptorKind(0);
   if (kind === 'file') return fileFdSource(0, { name: 'stdin', mapError: mapError('stdin') });
-  const source = sourceFromNodeReadable(process.stdin, 'stdin', { mapError: mapError('stdin') });
+  const source =
+    kind === 'pipe'
+      ? pipeFdSource(0, { name: 'stdin', mapError: mapError('stdin') })
+      : sourceFromNodeReadable(process.stdin, 'stdin', { mapError: mapError('stdin') });
   if (kind !== 'pipe') return source;
   const grow = pipeGrower(0);
   let bytes = 0;

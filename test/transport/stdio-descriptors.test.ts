@@ -72,6 +72,26 @@ describe('stdin and stdout', () => {
     expect(got).toEqual({ bytes: SIZE, sha: sha(data), pipeSize: 1 << 20 });
   });
 
+  it('stdin through a pipe, closed early: fd 0 stays open, and the process exits though the writer has more', async () => {
+    const data = randomBytes(SIZE);
+    const r = await runChild(
+      `
+      import { fstatSync } from 'node:fs';
+      import { openStdinSource } from ${JSON.stringify(src('transport/stdio-transport.ts'))};
+      const source = openStdinSource();
+      const buf = new Uint8Array(4096);
+      let bytes = 0;
+      while (bytes < 100_000) bytes += await source.read(buf);
+      await source.close();
+      await source.close();
+      process.stderr.write(JSON.stringify({ more: await source.read(buf), fifo: fstatSync(0).isFIFO() }));
+      `,
+      data,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stderr)).toEqual({ more: 0, fifo: true });
+  });
+
   it('stdout through a pipe: every byte written, in order, the pipe grown to 1 MiB', async () => {
     const r = await runChild(`
       import { openStdoutSink } from ${JSON.stringify(src('transport/stdio-transport.ts'))};

@@ -5,7 +5,7 @@
 // host over the worker's message port (process memory, never a socket); a key is good for one connection.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { HostDataSocket } from './host-data-socket.ts';
+import type { RingSocket } from '../../transport/ring-socket.ts';
 
 export const SESSION_KEY_BYTES = 32;
 
@@ -72,7 +72,7 @@ export function readExactly(socket: Socket, n: number, opts: ReadExactlyOptions)
 const HOST_WAIT_MS = 30_000;
 
 /** Host side, on a freshly connected socket: proves the host, then checks the device's answer. */
-export async function proveToDevice(host: HostDataSocket, keys: SessionKeys, signal?: AbortSignal): Promise<void> {
+export async function proveToDevice(host: RingSocket, keys: SessionKeys, signal?: AbortSignal): Promise<void> {
   host.socket.write(keys.host);
   const answer = await host.readExactly(SESSION_KEY_BYTES, {
     signal,

@@ -12,6 +12,7 @@ import {
   throwIfAborted,
 } from '../../errors.ts';
 import { arcSessionEffect, DeviceState, flagNames, isPreCopyState } from '../../fsm/index.ts';
+import { RingSocket } from '../../transport/ring-socket.ts';
 import type { DataSession, DeviceBackend, OperationOptions, PrecopyInfo, SavingSession } from '../types.ts';
 import { proveToDevice, type SessionKeys } from './data-session-handshake.ts';
 import {
@@ -22,7 +23,6 @@ import {
   type SocketPlace,
 } from './data-socket-place.ts';
 import { fullStreamSize } from './device-stream-format.ts';
-import { HostDataSocket } from './host-data-socket.ts';
 import { PAGE_KIND_NAMES } from './profiles.ts';
 import type {
   SerializedError,
@@ -230,7 +230,7 @@ export class SimBackend implements DeviceBackend {
     if (effect.closes === 'saving') await this.#closeSaving();
     if (effect.closes === 'resuming') await this.#closeResuming();
     if (opened.session === null) return null;
-    let host: HostDataSocket;
+    let host: RingSocket;
     try {
       host = await this.#connect(opened.keys, opts?.signal);
     } catch (cause) {
@@ -249,10 +249,10 @@ export class SimBackend implements DeviceBackend {
   }
 
   /** Connects the data socket and runs the handshake (data-session-handshake.ts) before handing it to a session. */
-  async #connect(keys: SessionKeys, signal: AbortSignal | undefined): Promise<HostDataSocket> {
+  async #connect(keys: SessionKeys, signal: AbortSignal | undefined): Promise<RingSocket> {
     const path = this.#address?.path;
     if (!path) throw new Error('the device has no data socket');
-    const host = await HostDataSocket.connect(path, SOCKET_READ_BUFFER, signal);
+    const host = await RingSocket.connect(path, SOCKET_READ_BUFFER, signal);
     try {
       await proveToDevice(host, keys, signal);
     } catch (err) {

@@ -2,9 +2,9 @@
 // read buffer), so a slow caller leaves the device blocked on a full socket rather than growing memory anywhere.
 import type { Socket } from 'node:net';
 import { AbortedError, DeviceGoneError, SessionClosedError, throwIfAborted, VfioDataIoError } from '../../errors.ts';
+import type { RingSocket } from '../../transport/ring-socket.ts';
 import type { OperationOptions, ResumingSession, SavingSession } from '../types.ts';
 import { READ_DRAINED, READ_END } from '../types.ts';
-import type { HostDataSocket } from './host-data-socket.ts';
 import type { SimEvent } from './sim-protocol.ts';
 
 /** What a session needs to know about its device. */
@@ -44,7 +44,7 @@ function wakeAll(wakers: Set<() => void>): void {
 export class SimSavingSession implements SavingSession {
   readonly kind = 'saving' as const;
   readonly id: number;
-  readonly #host: HostDataSocket;
+  readonly #host: RingSocket;
   readonly #link: SessionLink;
   readonly #wakers = new Set<() => void>();
   #bytesRead = 0;
@@ -52,7 +52,7 @@ export class SimSavingSession implements SavingSession {
   #idleAt: number | null = null;
   #failure: { offset: number; errno: string } | null = null;
 
-  constructor(id: number, host: HostDataSocket, link: SessionLink) {
+  constructor(id: number, host: RingSocket, link: SessionLink) {
     this.id = id;
     this.#host = host;
     this.#link = link;

@@ -14,7 +14,6 @@ import {
 } from '../../../src/device/sim/data-session-handshake.ts';
 import { defaultSocketPlace, findSocketPlace, type SocketPlace } from '../../../src/device/sim/data-socket-place.ts';
 import { fullStreamSize } from '../../../src/device/sim/device-stream-format.ts';
-import { HostDataSocket } from '../../../src/device/sim/host-data-socket.ts';
 import { SimBackend } from '../../../src/device/sim/sim-backend.ts';
 import type {
   SimEvent,
@@ -26,6 +25,7 @@ import type {
 import { parseSimSpec } from '../../../src/device/sim/sim-spec.ts';
 import { ListenFailedError } from '../../../src/errors.ts';
 import { DeviceState } from '../../../src/fsm/index.ts';
+import { RingSocket } from '../../../src/transport/ring-socket.ts';
 import { pump, stopCopyMigrate } from './transfer.ts';
 
 const opened: MigrationDevice[] = [];
@@ -68,12 +68,12 @@ function connectTo(path: string): Promise<Socket> {
   });
 }
 
-function hostTo(path: string): Promise<HostDataSocket> {
-  return HostDataSocket.connect(path, 256 * 1024);
+function hostTo(path: string): Promise<RingSocket> {
+  return RingSocket.connect(path, 256 * 1024);
 }
 
 /** Everything a host socket still gets until the peer closes the connection. */
-async function drainHost(host: HostDataSocket): Promise<Uint8Array> {
+async function drainHost(host: RingSocket): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const buf = new Uint8Array(64 * 1024);
   for (;;) {

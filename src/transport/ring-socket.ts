@@ -1,13 +1,14 @@
-// The host's end of a simulated device's data socket, read the way a driver's fd is: into memory the host owns. Node
-// would otherwise hand every read of the socket over as a fresh 64 KiB buffer; at device speed that was the largest
-// cost of a save (page faults on each new buffer and the collections they caused: 0.43 s of a 1.7 s 512 MiB save).
+// A socket read the way a driver's fd is: into memory its owner holds. Node would otherwise hand every read over as
+// a fresh 64 KiB buffer; at device speed that was the largest cost of a save (page faults on each new buffer and the
+// collections they caused: 0.43 s of a 1.7 s 512 MiB save), and on a pipe on stdin the dead buffers held tens of MiB.
 // Here the kernel fills one fixed buffer (the socket's `onread`), whose bytes move into a bounded ring at once; the
-// reader copies out of the ring. When the ring is full, reading stops (the device then waits on a full socket) until
-// the reader has made room.
+// reader copies out of the ring. When the ring is full, reading stops (the writer then waits on a full socket or
+// pipe) until the reader has made room. Used for a simulated device's data socket (the host's end) and for a pipe on
+// stdin.
 import net, { type Socket } from 'node:net';
-import { AbortedError } from '../../errors.ts';
+import { AbortedError } from '../errors.ts';
 
-/** Bytes the kernel may hand over per read. */
+/** Bytes the kernel may hand over per read, by default. */
 const READ_PIECE = 64 * 1024;
 
 export interface ReadExactlyOptions {
@@ -17,9 +18,9 @@ export interface ReadExactlyOptions {
   what: string;
 }
 
-export class HostDataSocket {
+export class RingSocket {
   readonly socket: Socket;
-  readonly #piece = new Uint8Array(READ_PIECE);
+  readonly #piece: Uint8Array;
   readonly #ring: Uint8Array;
   /** First unread byte of the ring, and how many follow it (wrapping around). */
   #head = 0;
@@ -32,13 +33,15 @@ export class HostDataSocket {
   #closed = false;
   readonly #listeners = new Set<() => void>();
 
-  /** A socket to `path` (not yet connected: see connect()) whose reads are buffered up to `capacity` bytes. */
-  private constructor(path: string, capacity: number) {
-    this.#ring = new Uint8Array(Math.max(capacity, READ_PIECE));
-    this.socket = net.createConnection({
-      path,
-      onread: { buffer: this.#piece, callback: (n: number) => this.#onRead(n) },
-    });
+  /** A socket made by `open` with this reader's `onread`, whose reads are buffered up to `capacity` bytes. */
+  private constructor(
+    open: (onread: { buffer: Uint8Array; callback: (n: number) => boolean }) => Socket,
+    capacity: number,
+    piece: number,
+  ) {
+    this.#piece = new Uint8Array(piece);
+    this.#ring = new Uint8Array(Math.max(capacity, piece));
+    this.socket = open({ buffer: this.#piece, callback: (n: number) => this.#onRead(n) });
     this.socket.on('end', () => {
       this.#ended = true;
       this.#notify();
@@ -53,9 +56,9 @@ export class HostDataSocket {
     });
   }
 
-  /** Connects to the device's socket at `path`. */
-  static connect(path: string, capacity: number, signal?: AbortSignal): Promise<HostDataSocket> {
-    const host = new HostDataSocket(path, capacity);
+  /** Connects to the UNIX socket at `path` (a simulated device's data socket). */
+  static connect(path: string, capacity: number, signal?: AbortSignal): Promise<RingSocket> {
+    const host = new RingSocket((onread) => net.createConnection({ path, onread }), capacity, READ_PIECE);
     const socket = host.socket;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
@@ -71,6 +74,17 @@ export class HostDataSocket {
         resolve(host);
       });
     });
+  }
+
+  /**
+   * Reads the pipe or socket open on `fd` (stdin), `piece` bytes at most per read. The descriptor must be read by
+   * nothing else (for fd 0: process.stdin never touched), or the two would steal each other's bytes.
+   */
+  static overFd(fd: number, capacity: number, piece: number): RingSocket {
+    // allowHalfOpen: at the end of the data Node would otherwise end and close the socket, closing `fd` with it
+    const open = (onread: { buffer: Uint8Array; callback: (n: number) => boolean }) =>
+      new net.Socket({ fd, readable: true, writable: false, allowHalfOpen: true, onread });
+    return new RingSocket(open, capacity, piece);
   }
 
   /** Unread bytes held here. */

@@ -6,7 +6,7 @@ import net, { type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HostDataSocket } from '../../../src/device/sim/host-data-socket.ts';
+import { RingSocket } from '../../src/transport/ring-socket.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'vfm-host-socket-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -35,7 +35,7 @@ function nextRng(seed: number): () => number {
   };
 }
 
-function changed(host: HostDataSocket): Promise<void> {
+function changed(host: RingSocket): Promise<void> {
   return new Promise((resolve) => {
     const off = host.onChange(() => {
       off();
@@ -44,7 +44,7 @@ function changed(host: HostDataSocket): Promise<void> {
   });
 }
 
-describe('HostDataSocket', () => {
+describe('RingSocket', () => {
   it.each([1, 2, 3])(
     'seed %i: every byte arrives in order through a full, wrapping ring, and what it holds stays bounded',
     async (seed) => {
@@ -67,7 +67,7 @@ describe('HostDataSocket', () => {
         pump();
       });
       try {
-        const host = await HostDataSocket.connect(path, capacity);
+        const host = await RingSocket.connect(path, capacity);
         const into = new Uint8Array(300_000);
         let got = 0;
         let maxHeld = 0;
@@ -100,7 +100,7 @@ describe('HostDataSocket', () => {
   it('readExactly takes the first bytes and leaves the rest for take()', async () => {
     const { path, server } = await serveOnce((s) => s.end(Buffer.from('0123456789abcdef-rest')));
     try {
-      const host = await HostDataSocket.connect(path, 64 * 1024);
+      const host = await RingSocket.connect(path, 64 * 1024);
       const first = await host.readExactly(16, { timeoutMs: 5000, what: 'the key' });
       expect(Buffer.from(first).toString()).toBe('0123456789abcdef');
       while (!host.drainedEnd && host.buffered < 5) await changed(host);
@@ -115,11 +115,11 @@ describe('HostDataSocket', () => {
     const short = await serveOnce((s) => s.end(Buffer.from('abc')));
     const silent = await serveOnce(() => {});
     try {
-      const a = await HostDataSocket.connect(short.path, 64 * 1024);
+      const a = await RingSocket.connect(short.path, 64 * 1024);
       await expect(a.readExactly(16, { timeoutMs: 5000, what: 'the key' })).rejects.toThrow(
         /closed the connection inside the key/,
       );
-      const b = await HostDataSocket.connect(silent.path, 64 * 1024);
+      const b = await RingSocket.connect(silent.path, 64 * 1024);
       await expect(b.readExactly(16, { timeoutMs: 50, what: 'the key' })).rejects.toThrow(/no the key within 50 ms/);
       b.destroy();
     } finally {
@@ -129,12 +129,12 @@ describe('HostDataSocket', () => {
   });
 
   it('connect() fails with the socket error when nobody listens, and an aborted connect says so', async () => {
-    await expect(HostDataSocket.connect(join(scratch, 'nobody.sock'), 1024)).rejects.toMatchObject({
+    await expect(RingSocket.connect(join(scratch, 'nobody.sock'), 1024)).rejects.toMatchObject({
       code: 'ENOENT',
     });
     const { path, server } = await serveOnce(() => {});
     try {
-      await expect(HostDataSocket.connect(path, 1024, AbortSignal.abort())).rejects.toMatchObject({
+      await expect(RingSocket.connect(path, 1024, AbortSignal.abort())).rejects.toMatchObject({
         code: 'VFM_ABORTED',
       });
     } finally {
