@@ -1,15 +1,20 @@
 // A socket read the way a driver's fd is: into memory its owner holds. Node would otherwise hand every read over as
 // a fresh 64 KiB buffer; at device speed that was the largest cost of a save (page faults on each new buffer and the
 // collections they caused: 0.43 s of a 1.7 s 512 MiB save), and on a pipe on stdin the dead buffers held tens of MiB.
-// Here the kernel fills one fixed buffer (the socket's `onread`), whose bytes move into a bounded ring at once; the
-// reader copies out of the ring. When the ring is full, reading stops (the writer then waits on a full socket or
-// pipe) until the reader has made room. Used for a simulated device's data socket (the host's end) and for a pipe on
-// stdin.
+// Here the kernel reads straight into the free space of a bounded ring (the socket's `onread`, handed the next free
+// stretch after each read), and the reader copies out of the ring. When the ring is full, reading stops (the writer
+// then waits on a full socket or pipe) until the reader has made room. Used for a simulated device's data socket (the
+// host's end) and for a pipe on stdin.
 import net, { type Socket } from 'node:net';
 import { AbortedError } from '../errors.ts';
 
-/** Bytes the kernel may hand over per read, by default. */
+/** The most one read of a device's data socket takes (a larger stretch measured no faster). */
 const READ_PIECE = 64 * 1024;
+
+interface OnRead {
+  buffer: () => Uint8Array;
+  callback: (n: number) => boolean;
+}
 
 export interface ReadExactlyOptions {
   signal?: AbortSignal | undefined;
@@ -20,28 +25,28 @@ export interface ReadExactlyOptions {
 
 export class RingSocket {
   readonly socket: Socket;
-  readonly #piece: Uint8Array;
   readonly #ring: Uint8Array;
+  /** The most one read may take (the kernel is offered at most this much of the ring at a time). */
+  readonly #piece: number;
   /** First unread byte of the ring, and how many follow it (wrapping around). */
   #head = 0;
   #size = 0;
-  /** Bytes of the last read still in #piece, not yet in the ring: the socket is not read while there are any. */
-  #held = 0;
-  #heldAt = 0;
+  /** Reading stopped because the ring was full; take() restarts it once there is room. */
+  #stopped = false;
   #ended = false;
   #error: Error | null = null;
   #closed = false;
   readonly #listeners = new Set<() => void>();
 
-  /** A socket made by `open` with this reader's `onread`, whose reads are buffered up to `capacity` bytes. */
-  private constructor(
-    open: (onread: { buffer: Uint8Array; callback: (n: number) => boolean }) => Socket,
-    capacity: number,
-    piece: number,
-  ) {
-    this.#piece = new Uint8Array(piece);
+  /**
+   * A socket made by `open` with this reader's `onread`, whose reads are buffered up to `capacity` bytes. The kernel
+   * reads straight into the ring's free space (onread's buffer function hands it the next free stretch), so a byte is
+   * copied once, from the ring to the reader.
+   */
+  private constructor(open: (onread: OnRead) => Socket, capacity: number, piece: number) {
+    this.#piece = piece;
     this.#ring = new Uint8Array(Math.max(capacity, piece));
-    this.socket = open({ buffer: this.#piece, callback: (n: number) => this.#onRead(n) });
+    this.socket = open({ buffer: () => this.#freeStretch(), callback: (n: number) => this.#onRead(n) });
     this.socket.on('end', () => {
       this.#ended = true;
       this.#notify();
@@ -82,14 +87,14 @@ export class RingSocket {
    */
   static overFd(fd: number, capacity: number, piece: number): RingSocket {
     // allowHalfOpen: at the end of the data Node would otherwise end and close the socket, closing `fd` with it
-    const open = (onread: { buffer: Uint8Array; callback: (n: number) => boolean }) =>
+    const open = (onread: OnRead) =>
       new net.Socket({ fd, readable: true, writable: false, allowHalfOpen: true, onread });
     return new RingSocket(open, capacity, piece);
   }
 
   /** Unread bytes held here. */
   get buffered(): number {
-    return this.#size + this.#held;
+    return this.#size;
   }
 
   /** The peer closed its end (or the socket is gone) and every byte before that has been read. */
@@ -119,11 +124,11 @@ export class RingSocket {
     into.set(this.#ring.subarray(this.#head, this.#head + first), 0);
     if (n > first) into.set(this.#ring.subarray(0, n - first), first);
     this.#head = (this.#head + n) % cap;
+    // the tail (head + size) does not move here: the stretch the runtime already holds for its next read stays free
     this.#size -= n;
-    if (this.#held > 0) {
-      this.#absorb();
-      // the kernel's next read may go into the piece again
-      if (this.#held === 0 && !this.#closed) this.socket.resume();
+    if (this.#stopped && n > 0 && !this.#closed) {
+      this.#stopped = false;
+      this.socket.resume();
     }
     return n;
   }
@@ -161,25 +166,24 @@ export class RingSocket {
     this.socket.destroy();
   }
 
-  /** The kernel put `n` bytes into the piece: into the ring with them; false stops reading until take() makes room. */
-  #onRead(n: number): boolean {
-    this.#held = n;
-    this.#heldAt = 0;
-    this.#absorb();
-    this.#notify();
-    return this.#held === 0;
+  /** Where the kernel's next read goes: the free stretch after the unread bytes, up to the ring's end. */
+  #freeStretch(): Uint8Array {
+    const cap = this.#ring.length;
+    const tail = (this.#head + this.#size) % cap;
+    const free = this.#size === cap ? 0 : tail >= this.#head ? cap - tail : this.#head - tail;
+    // The runtime asks for the next stretch right after each read, and keeps it until it reads again. Only a read moves
+    // the tail, so the stretch stays free however much is taken meanwhile. A full ring has stopped reading; the runtime
+    // still wants a buffer, and gets the byte at the tail, which the reader frees before reading restarts.
+    return this.#ring.subarray(tail, tail + Math.max(1, Math.min(free, this.#piece)));
   }
 
-  #absorb(): void {
-    const cap = this.#ring.length;
-    while (this.#held > 0 && this.#size < cap) {
-      const at = (this.#head + this.#size) % cap;
-      const k = Math.min(this.#held, cap - this.#size, cap - at);
-      this.#ring.set(this.#piece.subarray(this.#heldAt, this.#heldAt + k), at);
-      this.#size += k;
-      this.#held -= k;
-      this.#heldAt += k;
-    }
+  /** The kernel put `n` bytes into the stretch; false stops reading until take() makes room. */
+  #onRead(n: number): boolean {
+    this.#size += n;
+    this.#notify();
+    if (this.#size < this.#ring.length) return true;
+    this.#stopped = true;
+    return false;
   }
 
   #notify(): void {

@@ -1,5 +1,5 @@
-// The host's end of a simulated device's data socket: the kernel reads into one fixed buffer, the bytes wait in a
-// bounded ring, and reading stops while the ring is full. Proved against a real UNIX socket whose writer outruns a
+// A socket read into a bounded ring (a simulated device's data socket, a pipe on stdin): the kernel reads into the
+// ring's free stretch, and reading stops while the ring is full. Proved against a real UNIX socket whose writer outruns a
 // reader that takes odd amounts at odd times.
 import { mkdtempSync, rmSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
