@@ -1,6 +1,6 @@
 // A socket read into a bounded ring (a simulated device's data socket, a pipe on stdin): the kernel reads into the
-// ring's free stretch, and reading stops while the ring is full. Proved against a real UNIX socket whose writer outruns a
-// reader that takes odd amounts at odd times.
+// ring's free stretch, and reading stops while the ring is full. Proved against a real UNIX socket whose writer
+// outruns a reader that takes odd amounts at odd times.
 import { mkdtempSync, rmSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
