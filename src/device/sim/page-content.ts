@@ -1,6 +1,7 @@
 // The bytes of a simulated device's page: a pure function of (kind, seed, page index, generation). A device keeps only
 // the generation of each page, so a multi-GiB state never lives in memory, and a destination can check every page it
 // is given by regenerating it.
+import { Buffer } from 'node:buffer';
 import { PAGE_SIZE, PageKind, type Region } from './profiles.ts';
 
 const WORDS = PAGE_SIZE / 4;
@@ -128,26 +129,25 @@ export class PageMap {
   }
 }
 
+/** An unwritten page, to compare zero pages against. */
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+
 /** Checks received page bytes against what the page must hold; reuses one scratch page. */
 export class PageChecker {
   readonly #map: PageMap;
   readonly #scratch = new Uint32Array(WORDS);
+  readonly #scratchBytes = new Uint8Array(this.#scratch.buffer);
 
   constructor(map: PageMap) {
     this.#map = map;
   }
 
-  /** `data` is one page at a 4-byte aligned offset. */
+  /** `data` is one page. The comparison is memcmp (Buffer.compare): a word loop in JS cost a third of checking. */
   matches(data: Uint8Array, seed: number, page: number, gen: number): boolean {
     const kind = this.#map.kindOf(page);
-    const words = new Uint32Array(data.buffer, data.byteOffset, WORDS);
-    if (kind === PageKind.ZERO && gen === 0) {
-      for (let i = 0; i < WORDS; i++) if (words[i] !== 0) return false;
-      return true;
-    }
-    const expect = this.#scratch;
-    fillPage(expect, kind, seed, page, gen);
-    for (let i = 0; i < WORDS; i++) if (words[i] !== expect[i]) return false;
-    return true;
+    if (data.length !== PAGE_SIZE) return false;
+    if (kind === PageKind.ZERO && gen === 0) return Buffer.compare(data, ZERO_PAGE) === 0;
+    fillPage(this.#scratch, kind, seed, page, gen);
+    return Buffer.compare(data, this.#scratchBytes) === 0;
   }
 }

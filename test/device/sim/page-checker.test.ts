@@ -1,0 +1,57 @@
+// The destination's page check: a page is accepted only when every byte is what (kind, seed, page, generation) makes,
+// for every kind of page; one flipped bit anywhere, a page of another generation, or a short page is refused.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fillPage, PageChecker, PageMap } from '../../../src/device/sim/page-content.ts';
+import { PAGE_SIZE, PageKind } from '../../../src/device/sim/profiles.ts';
+
+const KINDS = [PageKind.ZERO, PageKind.RANDOM, PageKind.TEXTURE, PageKind.STRUCT];
+/** Four pages of each kind, in kind order. */
+const map = new PageMap(
+  KINDS.map((kind, i) => ({ start: i * 4, end: i * 4 + 4, kind, hot: true })),
+  KINDS.length * 4,
+);
+
+function page(seed: number, index: number, gen: number): Uint8Array {
+  const words = new Uint32Array(PAGE_SIZE / 4);
+  fillPage(words, map.kindOf(index), seed, index, gen);
+  return new Uint8Array(words.buffer);
+}
+
+const arbPage = fc.record({
+  seed: fc.integer({ min: 0, max: 0xffffffff }),
+  index: fc.integer({ min: 0, max: map.pageCount - 1 }),
+  gen: fc.integer({ min: 0, max: 1000 }),
+});
+
+describe('PageChecker', () => {
+  const checker = new PageChecker(map);
+
+  it('accepts each kind of page, at generation 0 and later, inside a larger buffer', () => {
+    fc.assert(
+      fc.property(arbPage, ({ seed, index, gen }) => {
+        const within = new Uint8Array(PAGE_SIZE * 3);
+        within.set(page(seed, index, gen), PAGE_SIZE);
+        expect(checker.matches(within.subarray(PAGE_SIZE, 2 * PAGE_SIZE), seed, index, gen)).toBe(true);
+      }),
+    );
+  });
+
+  it('refuses a page with one bit flipped anywhere', () => {
+    fc.assert(
+      fc.property(arbPage, fc.nat(PAGE_SIZE * 8 - 1), ({ seed, index, gen }, bit) => {
+        const bytes = page(seed, index, gen);
+        bytes[bit >> 3]! ^= 1 << (bit & 7);
+        expect(checker.matches(bytes, seed, index, gen)).toBe(false);
+      }),
+    );
+  });
+
+  it('refuses a page of another generation or seed, and a short page', () => {
+    for (const index of [0, 4, 8, 12]) {
+      expect(checker.matches(page(7, index, 3), 7, index, 4)).toBe(false);
+      expect(checker.matches(page(7, index, 3), 8, index, 3)).toBe(false);
+      expect(checker.matches(page(7, index, 3).subarray(0, PAGE_SIZE - 1), 7, index, 3)).toBe(false);
+    }
+  });
+});
