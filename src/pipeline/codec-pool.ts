@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { AbortedError, WorkerCrashedError } from '../errors.ts';
 import type { ChunkFrame, Codec, EncodedChunk, StreamHeader, StreamLimits } from '../stream/index.ts';
 import { ChunkDecoder, ChunkEncoder } from '../stream/index.ts';
+import { workerEntryUrl } from '../worker-entry-url.ts';
 import type { CodecReply, CodecRequest, CodecWorkerData } from './codec-worker.ts';
 import { deserializeError, type SerializedError } from './worker-errors.ts';
 
@@ -98,12 +99,6 @@ export function autoWorkerCount(
   return codec === 'zstd' ? 1 : 0;
 }
 
-/** The URL of the worker entry next to this file (.ts from source, .js once built). */
-function defaultWorkerUrl(): URL {
-  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-  return new URL(`./codec-worker.${ext}`, import.meta.url);
-}
-
 export class CodecPool {
   readonly role: 'encode' | 'decode';
   #slots: Slot[];
@@ -135,7 +130,7 @@ export class CodecPool {
       return new CodecPool(opts.role, [], inline);
     }
     const data: CodecWorkerData = { role: opts.role, header: opts.header, limits: opts.limits };
-    const url = opts.workerUrl ?? defaultWorkerUrl();
+    const url = opts.workerUrl ?? workerEntryUrl('codec-worker', import.meta.url);
     const slots: Slot[] = [];
     const ready: Promise<void>[] = [];
     const pool = new CodecPool(opts.role, slots, null);

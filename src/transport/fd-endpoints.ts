@@ -115,8 +115,8 @@ const PIPE_READ_PIECE = GROWN_PIPE_SIZE;
 const PIPE_READ_AHEAD = 2 * GROWN_PIPE_SIZE;
 
 /**
- * A source reading pipe `fd` (stdin) as it fills: each read(2) lands in one fixed buffer, then in a bounded ring the
- * caller's reads copy from; while the ring is full, the pipe is not read. Node's stream would allocate a buffer per
+ * A source reading pipe `fd` (stdin) as it fills: each read(2) lands in a bounded ring (RingSocket) that the caller's
+ * reads copy from; while the ring is full, the pipe is not read. Node's stream would allocate a buffer per
  * read instead (64 KiB each, freed only by a collection): decoding 512 MiB from a pipe held 134 MB, against 75 MB from
  * a file. Nothing else may read `fd` (for stdin: process.stdin must not have been touched). close() stops reading and
  * leaves the descriptor open.

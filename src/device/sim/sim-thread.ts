@@ -2,10 +2,10 @@
 // A worker thread takes about as long to boot (an isolate, the runtime, the device's modules) as the CLI takes to load
 // its own modules; started first, the two overlap on separate cores instead of following each other.
 import { Worker } from 'node:worker_threads';
+import { workerEntryUrl } from '../../worker-entry-url.ts';
 import type { SimWorkerData } from './sim-protocol.ts';
 
-// Built output is .js next to .js; sources run as .ts (Node type stripping, Deno).
-const WORKER_URL = new URL(`./sim-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+const WORKER_URL = workerEntryUrl('sim-worker', import.meta.url);
 
 /**
  * The device thread allocates per page and per read (generated pages, socket buffers): with V8's default young

@@ -1,6 +1,7 @@
 // Deno's libc binding through its own FFI (Deno.dlopen). ioctls and BAR accesses are quick synchronous calls with
 // errno read right after them on the same thread. Data fd reads and writes run on a worker thread: a `nonblocking`
 // FFI symbol would leave errno in a pool thread we cannot ask, and ENOMSG versus a real failure matters here.
+import { workerEntryUrl } from '../../worker-entry-url.ts';
 import type { Libc, SyscallResult } from './ffi.ts';
 
 type NativeType = 'i32' | 'u64' | 'i64' | 'usize' | 'isize' | 'buffer' | 'pointer';
@@ -59,9 +60,7 @@ interface WorkerReply {
   data: Uint8Array | null;
 }
 
-// .ts from source, .js in the built package (dist/, and beside the bin's bundle)
-const IO_WORKER_URL = new URL(`./ffi-deno-io-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)
-  .href;
+const IO_WORKER_URL = workerEntryUrl('ffi-deno-io-worker', import.meta.url).href;
 
 export function loadDenoLibc(): Libc {
   const { s, result } = openDenoLibc();
