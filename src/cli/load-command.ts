@@ -1,9 +1,10 @@
 // `vfio-migrate load`: a stream from a file, stdin or a socket into a device's resuming session.
-import { DEFAULT_DEVICE, openDevice } from '../device/open-device.ts';
+import { DEFAULT_DEVICE } from '../device/open-device.ts';
 import { UsageError } from '../errors.ts';
 import { loadDevice } from '../pipeline/device-load.ts';
 import { openSource } from '../transport/open-transport.ts';
 import { defineCommand, toJson } from './command.ts';
+import { openTransferDevice } from './open-transfer-device.ts';
 import { formatBytes, formatRate } from './progress-render.ts';
 import { loadedSections, streamDigestHex } from './result-json.ts';
 import { refuseTerminal } from './terminal-guard.ts';
@@ -56,7 +57,7 @@ export const loadCommand = defineCommand({
     refuseTerminal(spec, io, 'load', values['force-tty']);
 
     const deviceSpec = values.device ?? DEFAULT_DEVICE;
-    const device = await openDevice(deviceSpec, { role: 'destination', signal: io.signal });
+    const device = await openTransferDevice(deviceSpec, { role: 'destination', signal: io.signal });
     try {
       const source = await openSource(spec, topts);
       const result = await loadDevice(source, device, {

@@ -5,8 +5,8 @@ import { realpathSync } from 'node:fs';
 import process from 'node:process';
 import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
-import { startSpareSimThreads } from '../device/sim/sim-thread.ts';
 import type { CliIo } from './command.ts';
+import { startEarly } from './early-start.ts';
 import { EXIT, InterruptedBySignal, signalExitCode } from './exit-status.ts';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -61,19 +61,6 @@ function processIo(): CliIo {
   };
 }
 
-/**
- * How many simulated devices the arguments will open, as far as the words tell: `sim:` specs (`migrate` opens each
- * twice, as source and destination, unless `--to` names the destinations; its default is one demo device). A guess
- * only decides how many device threads start early; a wrong one costs a thread's boot or saves less.
- */
-export function simDevicesNamed(argv: readonly string[]): number {
-  const words = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length);
-  if (words.some((w) => w === '-h' || w === '--help')) return 0;
-  const specs = words.filter((w) => /^(?:--[\w-]+=)?sim:/.test(w)).length;
-  if (words[0] !== 'migrate') return specs;
-  return words.some((w) => w === '--to' || w.startsWith('--to=')) ? specs : 2 * Math.max(specs, 1);
-}
-
 function isMainModule(): boolean {
   const entry = process.argv[1];
   if (!entry) return false;
@@ -89,8 +76,9 @@ function isMainModule(): boolean {
 export async function main(): Promise<void> {
   try {
     const argv = process.argv.slice(2);
-    // The device threads boot on another core while this one loads the commands' modules.
-    startSpareSimThreads(simDevicesNamed(argv));
+    // The device threads boot on another core while this one loads the commands' modules (already started when
+    // the launcher ran first).
+    startEarly(argv);
     const { runCli } = await import('./run-cli.ts');
     process.exitCode = await runCli(argv, processIo());
   } catch (err) {

@@ -1,11 +1,12 @@
 // `vfio-migrate save`: a device's migration data into a stream file, stdout, or a socket.
-import { DEFAULT_DEVICE, openDevice } from '../device/open-device.ts';
+import { DEFAULT_DEVICE } from '../device/open-device.ts';
 import { UsageError } from '../errors.ts';
 import { saveDevice } from '../pipeline/device-save.ts';
 import { DEFAULT_CODEC } from '../pipeline/stream-saver.ts';
 import type { Codec } from '../stream/index.ts';
 import { openSink } from '../transport/open-transport.ts';
 import { defineCommand, toJson } from './command.ts';
+import { openTransferDevice } from './open-transfer-device.ts';
 import { formatBytes, formatRate } from './progress-render.ts';
 import { savedSections, streamDigestHex } from './result-json.ts';
 import { refuseTerminal } from './terminal-guard.ts';
@@ -92,7 +93,7 @@ export const saveCommand = defineCommand({
     refuseTerminal(spec, io, 'save', values['force-tty']);
 
     const deviceSpec = values.device ?? DEFAULT_DEVICE;
-    const device = await openDevice(deviceSpec, { role: 'source', signal: io.signal });
+    const device = await openTransferDevice(deviceSpec, { role: 'source', signal: io.signal });
     try {
       const sink = await openSink(spec, { ...topts, exclusive: Boolean(values['no-clobber']) });
       const result = await saveDevice(device, sink, {

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { AbortedError, WorkerCrashedError } from '../errors.ts';
 import type { ChunkFrame, Codec, EncodedChunk, StreamHeader, StreamLimits } from '../stream/index.ts';
 import { ChunkDecoder, ChunkEncoder } from '../stream/index.ts';
-import { workerEntryUrl } from '../worker-entry-url.ts';
+import { workerEntryUrl, workerEnv } from '../worker-entry-url.ts';
 import type { CodecReply, CodecRequest, CodecWorkerData } from './codec-worker.ts';
 import { deserializeError, type SerializedError } from './worker-errors.ts';
 
@@ -137,7 +137,7 @@ export class CodecPool {
     for (let index = 0; index < count; index++) {
       const slot: Slot = {
         index,
-        worker: new Worker(url, { workerData: data, resourceLimits: WORKER_LIMITS }),
+        worker: new Worker(url, { workerData: data, resourceLimits: WORKER_LIMITS, env: workerEnv() }),
         busy: 0,
         tasks: new Map(),
         starting: null,

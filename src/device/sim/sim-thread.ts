@@ -2,7 +2,7 @@
 // A worker thread takes about as long to boot (an isolate, the runtime, the device's modules) as the CLI takes to load
 // its own modules; started first, the two overlap on separate cores instead of following each other.
 import { Worker } from 'node:worker_threads';
-import { workerEntryUrl } from '../../worker-entry-url.ts';
+import { workerEntryUrl, workerEnv } from '../../worker-entry-url.ts';
 import type { SimWorkerData } from './sim-protocol.ts';
 
 const WORKER_URL = workerEntryUrl('sim-worker', import.meta.url);
@@ -39,6 +39,7 @@ export function startSpareSimThreads(count: number): void {
     const worker = new Worker(WORKER_URL, {
       workerData: { spare: true } satisfies SpareWorkerData,
       resourceLimits: SIM_WORKER_LIMITS,
+      env: workerEnv(),
     });
     worker.unref();
     // A spare that dies unused is simply not taken; its failure belongs to no device.
@@ -60,7 +61,7 @@ export function spareSimThreads(): number {
 /** A thread for the device `data`: a spare one if this process started any, else a new one. */
 export function startSimThread(data: SimWorkerData): Worker {
   const spare = spares.shift();
-  if (!spare) return new Worker(WORKER_URL, { workerData: data, resourceLimits: SIM_WORKER_LIMITS });
+  if (!spare) return new Worker(WORKER_URL, { workerData: data, resourceLimits: SIM_WORKER_LIMITS, env: workerEnv() });
   spare.removeAllListeners('error');
   spare.removeAllListeners('exit');
   spare.ref();

@@ -1,8 +1,11 @@
 // Device threads started before the CLI knows its devices (main.ts): a device opened later takes one and works as a
 // thread started for it would; one never taken does not hold the process; the CLI starts as many as its words name.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { simDevicesNamed } from '../../../src/cli/main.ts';
+import { simDevicesNamed, startEarly } from '../../../src/cli/early-start.ts';
 import { MigrationDevice } from '../../../src/device/migration-device.ts';
 import { SimBackend } from '../../../src/device/sim/sim-backend.ts';
 import { parseSimSpec } from '../../../src/device/sim/sim-spec.ts';
@@ -41,6 +44,44 @@ describe('spare simulated-device threads', () => {
     expect(spareSimThreads()).toBe(0);
     expect(d.state).toBe(DeviceState.RUNNING);
     expect(await d.stateDigest()).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('the launcher and main both asking start the named threads once', async () => {
+    const argv = ['save', '--device', 'sim:minimal', '-o', '/dev/null'];
+    startEarly(argv);
+    startEarly(argv);
+    expect(spareSimThreads()).toBe(1);
+    await open('minimal');
+    expect(spareSimThreads()).toBe(0);
+  });
+
+  it('a device thread caches compiled code where the process does (Node compile cache reaches workers)', () => {
+    const url = new URL('../../../src/worker-entry-url.ts', import.meta.url).href;
+    const script = `
+      import nodeModule from 'node:module';
+      import { Worker } from 'node:worker_threads';
+      const { workerEnv } = await import(${JSON.stringify(url)});
+      const before = workerEnv();
+      nodeModule.enableCompileCache(process.env.CACHE_DIR);
+      const code = "const get = process.getBuiltinModule; get('node:worker_threads').parentPort.postMessage(get('node:module').getCompileCacheDir() ?? null)";
+      const w = new Worker(code, { eval: true, env: workerEnv() });
+      w.once('message', (dir) => { console.log(JSON.stringify({ before: before ?? null, dir })); });`;
+    const cacheDir = mkdtempSync(join(tmpdir(), 'vfm-ncc-'));
+    try {
+      const { NODE_COMPILE_CACHE: _ignored, ...inherited } = process.env;
+      const env = { ...inherited, CACHE_DIR: cacheDir };
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        env,
+        timeout: 20_000,
+      });
+      expect(r.stderr).toBe('');
+      const out = JSON.parse(r.stdout) as { before: unknown; dir: string | null };
+      expect(out.before).toBeNull();
+      expect(out.dir?.startsWith(cacheDir)).toBe(true);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 
   it('a spare never taken does not keep the process alive', () => {
