@@ -141,15 +141,14 @@ export class ChunkDecoder {
     const body = layout.checksum === null ? data : data.subarray(0, layout.blocksEnd);
     if (layout.checksum !== null) data[4] = fhd & ~0x04;
     try {
-      out = this.#zstd.decompress(body, n);
+      out = this.#zstd.decompress(body, n, target);
     } catch (cause) {
       throw new StreamCorruptError(`zstd data frame does not decode to ${n} bytes`, base, { cause });
     } finally {
       data[4] = fhd;
     }
     if (target) {
-      target.set(out); // decompress() returned exactly n bytes
-      out = target;
+      out = target; // decompress() wrote exactly n bytes there
     } else if (out.byteOffset !== 0 || out.buffer.byteLength !== out.length) {
       // node:zlib may hand back a view into a shared pool: give the caller an array that owns its buffer
       out = new Uint8Array(out);

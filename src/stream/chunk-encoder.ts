@@ -110,9 +110,13 @@ export class ChunkEncoder {
       end = r.end;
       stored = r.stored;
     } else if (h.codec === 'zstd') {
-      const frame = completeZstdFrame(this.#zstd!.compress(data, h.level), n, h64);
-      if (frame.length < storedZstdFrameSize(n)) {
-        out.set(frame, at);
+      // Compressed straight into its place when the runtime can (completing it then leaves it there), with room for
+      // a frame shorter than the stored one only: zstd stops early on data that does not compress.
+      const storedSize = storedZstdFrameSize(n);
+      const compressed = this.#zstd!.compress(data, h.level, out.subarray(at, at + storedSize - 1));
+      const frame = compressed && completeZstdFrame(compressed, n, h64);
+      if (frame && frame.length < storedSize) {
+        if (frame.buffer !== out.buffer || frame.byteOffset !== out.byteOffset + at) out.set(frame, at);
         end = at + frame.length;
         // zstd itself falls back to raw blocks for incompressible input
         stored = readZstdLayout(frame, 0).storedOnly;
