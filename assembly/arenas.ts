@@ -20,6 +20,7 @@ export const TABLE_SIZE: usize = 64 << 10;
 export const XXH64_STATE: usize = 0; // 128 bytes
 export const XXH32_STATE: usize = 128; // 64 bytes
 export const XXH32_ACC: usize = 192; // 16 bytes: the one-shot XXH32's four accumulators
+export const XXH32_OUT: usize = 208; // 4 bytes: the XXH32 xxh32And64 leaves
 export const CDC_STATE: usize = 256; // 64 bytes
 export const SCRATCH: usize = 512; // 512 bytes: derived XXH3 secret for one-shot seeded hashing
 export const XXH3_STATE: usize = 1024; // 1 KiB

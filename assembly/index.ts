@@ -12,6 +12,7 @@ import {
   WINDOW_PTR,
   WINDOW_SIZE,
   XXH3_STATE,
+  XXH32_OUT,
   XXH32_STATE,
   XXH64_STATE,
 } from './arenas';
@@ -22,6 +23,7 @@ export { cdcNext, cdcReset } from './cdc';
 export { crc32cUpdate } from './crc32c';
 export { lz4Decompress, lz4SlideWindow } from './lz4-decode';
 export { lz4Bound, lz4Compress } from './lz4-encode';
+export { xxh32And64 } from './xxh-pair';
 export { xxh3, xxh3Digest, xxh3Reset, xxh3Update } from './xxh3';
 export { xxh32, xxh32Digest, xxh32Reset, xxh32Update } from './xxh32';
 export { xxh64, xxh64Digest, xxh64Reset, xxh64Update } from './xxh64';
@@ -66,6 +68,10 @@ export function xxh32State(): usize {
 }
 export function xxh3State(): usize {
   return XXH3_STATE;
+}
+/** Where xxh32And64 leaves its XXH32 (an absolute address, like the arenas'). */
+export function xxh32Out(): usize {
+  return STATE_PTR + XXH32_OUT;
 }
 export function cdcState(): usize {
   return CDC_STATE;

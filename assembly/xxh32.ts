@@ -17,7 +17,7 @@ function round(acc: u32, input: u32): u32 {
  * Runs whole 16-byte stripes from `p` through the four accumulators held at `acc` (16 bytes); returns the end.
  * The SIMD build keeps the four lanes in one vector: one multiply-add-rotate-multiply per stripe instead of four.
  */
-function stripes(acc: usize, p: usize, n: usize): usize {
+export function stripes(acc: usize, p: usize, n: usize): usize {
   if (ASC_FEATURE_SIMD) {
     const p1 = i32x4.splat(P1);
     const p2 = i32x4.splat(P2);
@@ -48,7 +48,7 @@ function stripes(acc: usize, p: usize, n: usize): usize {
   return p;
 }
 
-function finish(h: u32, p: usize, len: usize): u32 {
+export function finish32(h: u32, p: usize, len: usize): u32 {
   while (len >= 4) {
     h = rotl<u32>(h + load<u32>(p) * P3, 17) * P4;
     p += 4;
@@ -84,7 +84,7 @@ export function xxh32(p: usize, len: usize, seed: u32): u32 {
   } else {
     h = seed + P5;
   }
-  return finish(h + <u32>len, p, end - p);
+  return finish32(h + <u32>len, p, end - p);
 }
 
 export function xxh32Reset(st: usize, seed: u32): void {
@@ -128,5 +128,5 @@ export function xxh32Digest(st: usize): u32 {
         rotl<u32>(load<u32>(st, 8), 12) +
         rotl<u32>(load<u32>(st, 12), 18)
       : load<u32>(st, 24) + P5;
-  return finish(h + <u32>total, st + 32, <usize>load<u32>(st, 28));
+  return finish32(h + <u32>total, st + 32, <usize>load<u32>(st, 28));
 }

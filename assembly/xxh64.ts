@@ -12,6 +12,10 @@ const P4: u64 = 0x85ebca77c2b2ae63;
 // biome-ignore lint/correctness/noPrecisionLoss: an exact u64 literal in AssemblyScript
 const P5: u64 = 0x27d4eb2f165667c5;
 
+export function round64(acc: u64, input: u64): u64 {
+  return round(acc, input);
+}
+
 function round(acc: u64, input: u64): u64 {
   return rotl<u64>(acc + input * P2, 31) * P1;
 }
@@ -29,7 +33,7 @@ export function avalanche64(h: u64): u64 {
 }
 
 // Folds the < 32-byte tail into h and avalanches.
-function finish(h: u64, p: usize, len: usize): u64 {
+export function finish(h: u64, p: usize, len: usize): u64 {
   while (len >= 8) {
     h = rotl<u64>(h ^ round(0, load<u64>(p)), 27) * P1 + P4;
     p += 8;
@@ -48,7 +52,7 @@ function finish(h: u64, p: usize, len: usize): u64 {
   return avalanche64(h);
 }
 
-function converge(v1: u64, v2: u64, v3: u64, v4: u64): u64 {
+export function converge(v1: u64, v2: u64, v3: u64, v4: u64): u64 {
   let h = rotl<u64>(v1, 1) + rotl<u64>(v2, 7) + rotl<u64>(v3, 12) + rotl<u64>(v4, 18);
   h = mergeRound(h, v1);
   h = mergeRound(h, v2);

@@ -69,6 +69,26 @@ export function xxh64InArena(len: number, seed = 0n, core: CoreInstance = loadCo
   return U64(core.exports.xxh64(core.inPtr, len, seed));
 }
 
+/** XXH64 of the `len` bytes at `ptr` in the core's memory (an arena the caller filled, or the output arena). */
+export function xxh64At(ptr: number, len: number, seed = 0n, core: CoreInstance = loadCore()): bigint {
+  return U64(core.exports.xxh64(ptr, len, seed));
+}
+
+/**
+ * XXH64 and XXH32 (seed 0) of the `len` bytes at `ptr` in the core's memory (an arena), in one pass: an LZ4 chunk
+ * needs both, and the two hashes' multiply chains overlap (the SIMD build: 1.4 times the speed of one after the other).
+ */
+export function xxh32And64At(
+  ptr: number,
+  len: number,
+  core: CoreInstance = loadCore(),
+): { xxh64: bigint; xxh32: number } {
+  const xxh64 = U64(core.exports.xxh32And64(ptr, len));
+  const at = core.exports.xxh32Out();
+  const m = core.memory();
+  return { xxh64, xxh32: (m[at]! | (m[at + 1]! << 8) | (m[at + 2]! << 16) | (m[at + 3]! << 24)) >>> 0 };
+}
+
 /** XXH3-64 of the first `len` bytes of the IN arena. */
 export function xxh3InArena(len: number, seed = 0n, core: CoreInstance = loadCore()): bigint {
   checkArenaLength(core, len);

@@ -11,7 +11,9 @@ export {
   xxh3,
   xxh3InArena,
   xxh32,
+  xxh32And64At,
   xxh64,
+  xxh64At,
   xxh64InArena,
 } from './checksums.ts';
 export {

@@ -15,7 +15,7 @@ import {
   Lz4TruncatedError,
   UsageError,
 } from '../errors.ts';
-import { Xxh32Stream } from './checksums.ts';
+import { Xxh32Stream, xxh32And64At, xxh64At } from './checksums.ts';
 import { LZ4_WINDOW, throwLz4Error } from './lz4-block.ts';
 import { type CoreInstance, claimWindow, loadCore, releaseSlot, type SlotUser } from './wasm-module.ts';
 
@@ -207,9 +207,23 @@ export class Lz4FrameDecoder implements SlotUser {
   #savedWindow: Uint8Array | undefined;
   #xxh: Xxh32Stream | undefined;
   #frames = 0;
+  readonly #wantXxh64: boolean;
+  /** XXH32 of a frame whose content came in one block, taken with its XXH64 in one pass. */
+  #wholeXxh32: number | undefined;
+  #contentXxh64: bigint | undefined;
 
-  constructor(core: CoreInstance = loadCore()) {
+  /**
+   * With `contentXxh64`, a frame whose whole content is one block (its declared size) also has its XXH64 taken, from
+   * the output arena, together with its XXH32 content checksum when it has one (see contentXxh64).
+   */
+  constructor(core: CoreInstance = loadCore(), opts: { contentXxh64?: boolean } = {}) {
     this.#core = core;
+    this.#wantXxh64 = opts.contentXxh64 ?? false;
+  }
+
+  /** XXH64 (seed 0) of the last frame's content when it was one block and the option asked for it; else undefined. */
+  get contentXxh64(): bigint | undefined {
+    return this.#contentXxh64;
   }
 
   /** Number of complete LZ4 frames decoded so far (skippable frames not counted). */
@@ -305,6 +319,8 @@ export class Lz4FrameDecoder implements SlotUser {
         this.#blockChecksum = (this.#flg & 0x10) !== 0;
         this.#xxh?.dispose();
         this.#xxh = this.#flg & 0x04 ? new Xxh32Stream(0, this.#core) : undefined;
+        this.#wholeXxh32 = undefined;
+        this.#contentXxh64 = undefined;
         this.#produced = 0;
         this.#dictLen = 0;
         this.#expect('blockSize', 4);
@@ -332,7 +348,7 @@ export class Lz4FrameDecoder implements SlotUser {
         return;
       case 'checksum': {
         const expected = le32(unit, 0);
-        const actual = this.#xxh!.digest();
+        const actual = this.#wholeXxh32 ?? this.#xxh!.digest();
         if (expected !== actual) throw new Lz4ChecksumError('content', expected, actual);
         this.#endFrame();
         return;
@@ -370,7 +386,17 @@ export class Lz4FrameDecoder implements SlotUser {
       }
       if (produced < 0) throwLz4Error(produced, this.#blockMax);
     }
-    this.#xxh?.updateFromMemory(core.outPtr, produced);
+    if (this.#wantXxh64 && this.#produced === 0 && produced === this.#contentSize) {
+      // the whole content in one block: its hashes in one pass over the output arena
+      if (this.#xxh) {
+        const both = xxh32And64At(core.outPtr, produced, core);
+        this.#wholeXxh32 = both.xxh32;
+        this.#contentXxh64 = both.xxh64;
+      } else this.#contentXxh64 = xxh64At(core.outPtr, produced, 0n, core);
+    } else {
+      this.#xxh?.updateFromMemory(core.outPtr, produced);
+      this.#contentXxh64 = undefined;
+    }
     this.#produced += produced;
     // the window is updated before the sink runs, so the sink may use the core freely
     if (this.#linked) this.#dictLen = ex.lz4SlideWindow(core.outPtr, produced, this.#dictLen, LZ4_WINDOW);

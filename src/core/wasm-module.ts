@@ -37,6 +37,8 @@ export interface CoreExports {
   xxh3Reset(state: number, seed: bigint): void;
   xxh3Update(state: number, ptr: number, len: number): void;
   xxh3Digest(state: number): bigint;
+  xxh32And64(ptr: number, len: number): bigint;
+  xxh32Out(): number;
   isZero(ptr: number, len: number): number;
   zeroPages(ptr: number, len: number, pageSize: number, out: number): number;
   lz4Bound(n: number): number;

@@ -17,6 +17,8 @@ interface Decoded {
   /** A frame-level content checksum still to compare with the XXH64 of `out` (low 32 bits), or null. */
   checksum: number | null;
   checksumAt: number;
+  /** XXH64 of `out` when the codec already took it (from its output arena, before `out` was filled). */
+  hash?: bigint | undefined;
 }
 
 export class ChunkDecoder {
@@ -79,7 +81,7 @@ export class ChunkDecoder {
     const decoded = this.header.codec === 'lz4' ? this.#decodeLz4(chunk, target) : this.#decodeZstd(chunk, target);
     if (decoded === null) return target ? target.fill(0) : new Uint8Array(n); // verified canonical zero frame
     const { out, checksum, checksumAt } = decoded;
-    const hash = xxh64(out);
+    const hash = decoded.hash ?? xxh64(out);
     if (checksum !== null && checksum !== Number(hash & 0xffffffffn)) {
       throw new StreamCorruptError('zstd data frame: content checksum mismatch', checksumAt);
     }
@@ -98,7 +100,8 @@ export class ChunkDecoder {
         return null;
     }
     // the LZ4 reader verifies the frame's own XXH32 content checksum itself
-    return { out: decodeLz4Frame(chunk.data, d.rawLength, chunk.dataOffset, target), checksum: null, checksumAt: 0 };
+    const { out, xxh64: hash } = decodeLz4Frame(chunk.data, d.rawLength, chunk.dataOffset, target);
+    return { out, checksum: null, checksumAt: 0, hash };
   }
 
   /** zstd: the frame's Content_Checksum (XXH64 low 32 bits) is checked by the caller, from the one hash pass. */

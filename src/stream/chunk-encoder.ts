@@ -1,7 +1,7 @@
 // Chunk encoding: one descriptor frame + one standard data frame per chunk. Synchronous and self-contained, one
 // instance per worker thread. A chunk is copied into the core's arena once; zero detection, XXH64 (and XXH32 for
 // LZ4 frames) and LZ4 compression all run from there.
-import { isZeroChunk, isZeroInArena, loadCore, xxh32, xxh64, xxh64InArena } from '../core/index.ts';
+import { isZeroChunk, isZeroInArena, loadCore, xxh32, xxh32And64At, xxh64, xxh64InArena } from '../core/index.ts';
 import { StreamWriterStateError, UsageError } from '../errors.ts';
 import { DESCRIPTOR_FRAME_SIZE, encodeDescriptor } from './chunk-descriptor.ts';
 import { LZ4_FRAME_BLOCK_MAX, storedZstdFrameSize } from './frame-bounds.ts';
@@ -69,9 +69,10 @@ export class ChunkEncoder {
         const facts = zeroChunkFacts(n);
         h64 = facts.xxh64;
         h32 = facts.xxh32;
+      } else if (wantXxh32) {
+        ({ xxh64: h64, xxh32: h32 } = xxh32And64At(core.inPtr, n, core));
       } else {
         h64 = xxh64InArena(n);
-        if (wantXxh32) h32 = core.exports.xxh32(core.inPtr, n, 0) >>> 0;
       }
     } else {
       zero = sampledZero && isZeroChunk(data);

@@ -139,14 +139,20 @@ export function zeroLz4Frame(n: number, zeroXxh32: number, contentChecksum: bool
  * what a stream chunk needs: exactly one LZ4 frame, never more output than declared (a bomb stops at the first block
  * past it), and exactly the declared length.
  */
-export function decodeLz4Frame(frame: Uint8Array, rawLength: number, base: number, into?: Uint8Array): Uint8Array {
+export function decodeLz4Frame(
+  frame: Uint8Array,
+  rawLength: number,
+  base: number,
+  into?: Uint8Array,
+): { out: Uint8Array; xxh64: bigint | undefined } {
   const bad = (what: string, cause?: unknown) =>
     new StreamCorruptError(`lz4 data frame: ${what}`, base, cause === undefined ? undefined : { cause });
   if (frame.length < 4 || view(frame).getUint32(0, true) !== LZ4_MAGIC) throw bad('bad magic number');
   const out = into ? into.subarray(0, rawLength) : new Uint8Array(rawLength);
   let o = 0;
   let overflow = false;
-  const decoder = new Lz4FrameDecoder();
+  // a chunk's frame is usually one block: its XXH64 is then taken in the output arena, with the content checksum
+  const decoder = new Lz4FrameDecoder(loadCore(), { contentXxh64: true });
   try {
     decoder.write(frame, (piece) => {
       if (decoder.frames > 0 || o + piece.length > rawLength) {
@@ -163,5 +169,5 @@ export function decodeLz4Frame(frame: Uint8Array, rawLength: number, base: numbe
   }
   if (decoder.frames !== 1) throw bad(`holds ${decoder.frames} LZ4 frames, not one`);
   if (o !== rawLength) throw bad(`decodes to ${o} bytes, not the declared ${rawLength}`);
-  return out;
+  return { out, xxh64: decoder.contentXxh64 };
 }

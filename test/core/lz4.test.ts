@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { xxh32 as nativeXxh32 } from '@node-rs/xxhash';
+import { xxh32 as nativeXxh32, xxh64 as nativeXxh64 } from '@node-rs/xxhash';
 import fc from 'fast-check';
 import * as lz4napi from 'lz4-napi';
 import * as lz4wasm from 'lz4-wasm-nodejs';
@@ -301,6 +301,36 @@ describe.each(flavors)('LZ4 frames (%s build)', (flavor) => {
     db.end();
     expect(same(Buffer.concat(oa), Buffer.from(a))).toBe(true);
     expect(same(Buffer.concat(ob), Buffer.from(b))).toBe(true);
+  });
+
+  it('a frame whose content is one block hands out its XXH64 and checks its content checksum in the same pass', () => {
+    const data = textBytes(900_000, 6);
+    const decode = (frame: Uint8Array) => {
+      const d = new Lz4FrameDecoder(core, { contentXxh64: true });
+      const parts: Uint8Array[] = [];
+      d.write(frame, (x) => parts.push(x.slice()));
+      d.end();
+      return { d, out: Buffer.concat(parts) };
+    };
+    for (const contentChecksum of [true, false]) {
+      const one = lz4FrameCompress(data, { blockSize: 1048576, contentChecksum, contentSize: data.length }, core);
+      const { d, out } = decode(one);
+      expect(same(out, Buffer.from(data))).toBe(true);
+      expect(d.contentXxh64).toBe(nativeXxh64(data));
+      // several blocks (or no declared size): no XXH64 handed out, the content checksum streamed as before
+      const many = lz4FrameCompress(data, { blockSize: 65536, contentChecksum, contentSize: data.length }, core);
+      expect(decode(many).d.contentXxh64).toBeUndefined();
+      expect(
+        decode(lz4FrameCompress(data, { blockSize: 1048576, contentChecksum }, core)).d.contentXxh64,
+      ).toBeUndefined();
+    }
+    const damaged = lz4FrameCompress(
+      data,
+      { blockSize: 1048576, contentChecksum: true, contentSize: data.length },
+      core,
+    );
+    damaged[damaged.length - 2] = damaged[damaged.length - 2]! ^ 0x10;
+    expect(() => decode(damaged)).toThrow(Lz4ChecksumError);
   });
 
   it('streams encode output in pieces identical to one-shot', () => {

@@ -17,7 +17,9 @@ import {
   xxh3,
   xxh3InArena,
   xxh32,
+  xxh32And64At,
   xxh64,
+  xxh64At,
   xxh64InArena,
 } from '../../src/core/checksums.ts';
 import { type CoreFlavor, loadCore } from '../../src/core/wasm-module.ts';
@@ -52,6 +54,20 @@ describe.each(flavors)('xxHash (%s build)', (flavor) => {
       expect(xxh64(d, 0n, core), `xxh64 len ${n}`).toBe(nativeXxh64(d));
       expect(xxh3(d, 0n, core), `xxh3 len ${n}`).toBe(nativeXxh3.xxh64(d));
       expect(xxh3(d, SEED, core), `xxh3 seeded len ${n}`).toBe(nativeXxh3.xxh64(d, SEED));
+    }
+  });
+
+  it('takes XXH32 and XXH64 of the same bytes in one pass, equal to each alone, at every length and alignment', () => {
+    const lengths = [...Array.from({ length: 300 }, (_, n) => n), 1023, 1024, 1025, 4096 + 17, 1 << 20, (1 << 20) + 31];
+    for (const off of [0, 1, 7, 16]) {
+      for (const n of lengths) {
+        const d = big.subarray(5000 + off, 5000 + off + n);
+        core.input().set(d, off);
+        const both = xxh32And64At(core.inPtr + off, n, core);
+        expect(both.xxh64, `pair xxh64 len ${n} offset ${off}`).toBe(nativeXxh64(d));
+        expect(both.xxh32, `pair xxh32 len ${n} offset ${off}`).toBe(nativeXxh32(d));
+        expect(xxh64At(core.inPtr + off, n, 0n, core)).toBe(nativeXxh64(d));
+      }
     }
   });
 
