@@ -4,6 +4,7 @@
 import net, { type Socket } from 'node:net';
 import process from 'node:process';
 import { parentPort, workerData } from 'node:worker_threads';
+import { loadCore } from '../../core/wasm-module.ts';
 import { InjectedFaultError, SimStreamRejectedError, VfioMigrateError } from '../../errors.ts';
 import { arcSessionEffect, DeviceState, isPreCopyState, stateName } from '../../fsm/index.ts';
 import { admitHost, keysMatch, newSessionKeys, type SessionKeys } from './data-session-handshake.ts';
@@ -173,9 +174,24 @@ function serialize(err: unknown): SerializedError {
   return { code: 'VFM_INTERNAL', name: e.name, message: e.message, fields: {} };
 }
 
+let warmed = false;
+
+/**
+ * Loads the checksum core a session needs (about 5 ms in a fresh thread) once the host's first request is answered:
+ * the host then prepares its side (a save opens its output) while this thread would wait, instead of loading it
+ * when the session opens, with the host waiting.
+ */
+function warmAfterFirstAnswer(): void {
+  if (warmed) return;
+  warmed = true;
+  setImmediate(() => loadCore());
+}
+
 port.on('message', (msg: { id: number; req: SimRequest }) => {
-  handle(msg.req).then(
-    (value) => port.postMessage({ id: msg.id, ok: true, value }),
-    (err) => port.postMessage({ id: msg.id, ok: false, error: serialize(err) }),
-  );
+  handle(msg.req)
+    .then(
+      (value) => port.postMessage({ id: msg.id, ok: true, value }),
+      (err) => port.postMessage({ id: msg.id, ok: false, error: serialize(err) }),
+    )
+    .finally(warmAfterFirstAnswer);
 });
