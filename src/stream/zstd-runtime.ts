@@ -54,8 +54,8 @@ interface ZlibEngine {
  * One zstd context per thread and direction (per level for compression), reused frame after frame, writing straight
  * into the caller's buffer. node:zlib's one-shot calls create a context per frame (megabytes of tables allocated and
  * page-faulted each time) and return output in 16 KiB pieces joined by a copy; a thread compressing 1 MiB chunks
- * spent more time collecting that garbage than compressing (incompressible data: 6x the time; 1 GiB through two
- * threads, 217 ms of 780 in GC per thread). The one-shot calls stay the fallback, and the way errors are reported.
+ * spent more time collecting that garbage than compressing (incompressible data: 6x the time; 256 MiB through two
+ * threads, 217 of 780 ms in GC per thread). The one-shot calls stay the fallback, and the way errors are reported.
  */
 class ReusedZstdContext {
   readonly #engine: ZlibEngine;
@@ -88,8 +88,8 @@ class ReusedZstdContext {
   }
 
   /**
-   * Runs `input` through the context into `out[at, at + cap)`; returns the bytes written and whether input is left,
-   * or null when the context failed (it is not used again). The context is reset for the next frame.
+   * Runs `input` through the context into `out[at, at + cap)`; returns the bytes written and the input left, or null
+   * when the context failed (it is closed and not used again). Callers reset() it before the next frame.
    */
   run(input: Uint8Array, out: Uint8Array, at: number, cap: number): { written: number; inputLeft: number } | null {
     const e = this.#engine;
@@ -98,13 +98,9 @@ class ReusedZstdContext {
     try {
       handle.writeSync(this.#flush, input, 0, input.length, out, at, cap);
     } catch {
-      this.#broken = true;
-      return null;
+      return this.#break();
     }
-    if (e.errored || !e._handle) {
-      this.#broken = true;
-      return null;
-    }
+    if (e.errored || !e._handle) return this.#break();
     const state = e._writeState as Uint32Array;
     return { written: cap - state[0]!, inputLeft: state[1]! };
   }
@@ -113,8 +109,19 @@ class ReusedZstdContext {
     try {
       this.#engine._handle?.reset();
     } catch {
-      this.#broken = true;
+      this.#break();
     }
+  }
+
+  /** Marks the context unusable and frees its native state now (a damaged frame must not hold memory until a GC). */
+  #break(): null {
+    this.#broken = true;
+    try {
+      this.#engine.close();
+    } catch {
+      // already closed by the failure
+    }
+    return null;
   }
 }
 
@@ -150,12 +157,13 @@ function nativeZstd(): ZstdImplementation | undefined {
   let reuse = END !== undefined && Compress !== undefined && Decompress !== undefined;
   const compressors = new Map<number, ReusedZstdContext>();
   let decompressor: ReusedZstdContext | undefined;
+  const checked = { compress: false, decompress: false };
   const compressorFor = (level: number): ReusedZstdContext | undefined => {
     let ctx = compressors.get(level);
     if (reuse && !ctx?.usable) {
       ctx = ReusedZstdContext.over(() => new Compress!({ params: paramsFor(level) }), END!);
-      if (ctx && !compressorAgrees(ctx)) ctx = undefined;
-      if (ctx) compressors.set(level, ctx);
+      if (ctx && !checked.compress) checked.compress = compressorAgrees(ctx);
+      if (ctx && checked.compress) compressors.set(level, ctx);
       else reuse = false;
     }
     return reuse ? ctx : undefined;
@@ -163,8 +171,8 @@ function nativeZstd(): ZstdImplementation | undefined {
   const decompressorNow = (): ReusedZstdContext | undefined => {
     if (reuse && !decompressor?.usable) {
       decompressor = ReusedZstdContext.over(() => new Decompress!({}), END!);
-      if (decompressor && !decompressorAgrees(decompressor)) decompressor = undefined;
-      if (!decompressor) reuse = false;
+      if (decompressor && !checked.decompress) checked.decompress = decompressorAgrees(decompressor);
+      if (!decompressor || !checked.decompress) reuse = false;
     }
     return reuse ? decompressor : undefined;
   };
