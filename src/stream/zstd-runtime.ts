@@ -154,7 +154,10 @@ function nativeZstd(): ZstdImplementation | undefined {
 
   // A context that failed (a damaged frame destroys its stream object) is replaced; one whose first frames disagree
   // with the one-shot calls turns the reuse off for the thread.
-  let reuse = END !== undefined && Compress !== undefined && Decompress !== undefined;
+  // VFIO_MIGRATE_ZSTD_REUSE=0: the one-shot calls only (should a runtime's internals ever misbehave unnoticed)
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  let reuse =
+    env?.VFIO_MIGRATE_ZSTD_REUSE !== '0' && END !== undefined && Compress !== undefined && Decompress !== undefined;
   const compressors = new Map<number, ReusedZstdContext>();
   let decompressor: ReusedZstdContext | undefined;
   const checked = { compress: false, decompress: false };
@@ -289,7 +292,10 @@ async function codecZstd(): Promise<ZstdImplementation> {
 
 let chosen: Promise<ZstdImplementation> | undefined;
 
-/** The zstd implementation of this runtime (cached). `VFIO_MIGRATE_ZSTD=zstd-codec` forces the fallback. */
+/**
+ * The zstd implementation of this runtime (cached). `VFIO_MIGRATE_ZSTD=zstd-codec` forces the fallback;
+ * `VFIO_MIGRATE_ZSTD_REUSE=0` keeps node:zlib but without the reused contexts.
+ */
 export function loadZstd(): Promise<ZstdImplementation> {
   if (!chosen) {
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;

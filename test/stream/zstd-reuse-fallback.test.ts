@@ -10,6 +10,7 @@ const z = zlib as unknown as Record<'ZstdCompress' | 'ZstdDecompress', unknown>;
 const original = { ZstdCompress: z.ZstdCompress, ZstdDecompress: z.ZstdDecompress };
 
 afterEach(() => {
+  delete process.env.VFIO_MIGRATE_ZSTD_REUSE;
   z.ZstdCompress = original.ZstdCompress;
   z.ZstdDecompress = original.ZstdDecompress;
   vi.resetModules();
@@ -37,6 +38,11 @@ function roundTrips(zstd: Awaited<ReturnType<typeof freshZstd>>): { inPlace: boo
 describe('zstd context reuse falls back to the one-shot calls', () => {
   it('reuses a context where the stream objects have what it needs (control)', async () => {
     expect(roundTrips(await freshZstd()).inPlace).toBe(true);
+  });
+
+  it('when VFIO_MIGRATE_ZSTD_REUSE=0 asks for it', async () => {
+    process.env.VFIO_MIGRATE_ZSTD_REUSE = '0';
+    expect(roundTrips(await freshZstd()).inPlace).toBe(false);
   });
 
   it('when the stream objects lack the internals', async () => {
