@@ -66,7 +66,7 @@ export function crc32c(data: Uint8Array, crc = 0, core: CoreInstance = loadCore(
 /** XXH64 of the first `len` bytes of the IN arena (`core.input()`), which the caller filled. */
 export function xxh64InArena(len: number, seed = 0n, core: CoreInstance = loadCore()): bigint {
   checkArenaLength(core, len);
-  return U64(core.exports.xxh64(core.inPtr, len, seed));
+  return xxh64At(core.inPtr, len, seed, core);
 }
 
 /** XXH64 of the `len` bytes at `ptr` in the core's memory (an arena the caller filled, or the output arena). */

@@ -6,23 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { ChunkDecoder, ChunkEncoder, createStreamHeader, fixedChunking } from '../../src/stream/index.ts';
 import { readZstdLayout } from '../../src/stream/zstd-frame.ts';
 import { loadZstd } from '../../src/stream/zstd-runtime.ts';
+import { randomBytes } from '../core/helpers.ts';
 import { deviceBytes } from './stream-fixtures.ts';
 
 const KiB = 1024;
 const DESCRIPTOR = 52;
-
-/** Bytes zstd cannot shrink (xorshift32). */
-function noise(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** Chunks of different kinds, so consecutive frames differ in what the context holds. */
 function chunks(): Uint8Array[] {
@@ -30,7 +18,7 @@ function chunks(): Uint8Array[] {
     deviceBytes(256 * KiB, 1),
     deviceBytes(256 * KiB, 2).fill(7, 0, 200 * KiB),
     deviceBytes(97 * KiB, 3),
-    noise(256 * KiB), // incompressible: stored
+    randomBytes(256 * KiB, 3), // incompressible: stored
     deviceBytes(256 * KiB, 4),
   ];
 }
@@ -107,7 +95,7 @@ describe('zstd with a reused context', () => {
 
   it('a frame longer than the room given is reported as such, and zstd stops there', async () => {
     const zstd = await loadZstd();
-    expect(zstd.compress(noise(64 * KiB), 3, new Uint8Array(64 * KiB))).toBeNull();
+    expect(zstd.compress(randomBytes(64 * KiB, 4), 3, new Uint8Array(64 * KiB))).toBeNull();
     const fits = zstd.compress(new Uint8Array(64 * KiB), 3, new Uint8Array(64 * KiB));
     expect(fits?.length).toBeLessThan(100);
   });

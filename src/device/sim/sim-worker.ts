@@ -184,7 +184,13 @@ let warmed = false;
 function warmAfterFirstAnswer(): void {
   if (warmed) return;
   warmed = true;
-  setImmediate(() => loadCore());
+  setImmediate(() => {
+    try {
+      loadCore();
+    } catch {
+      // a core that cannot load fails the session that needs it, where it is reported
+    }
+  });
 }
 
 port.on('message', (msg: { id: number; req: SimRequest }) => {
