@@ -2,7 +2,7 @@
 // frame's content checksum and XXH64 for the chunk's descriptor; each hash is a chain of dependent multiplies, and
 // run side by side in one loop the two chains fill each other's stalls, so the pair costs about what XXH32 alone does.
 import { STATE_PTR, XXH32_ACC, XXH32_OUT } from './arenas';
-import { finish32, stripes, xxh32 } from './xxh32';
+import { finish32, round32, stripes, xxh32 } from './xxh32';
 import { converge, finish, round64, xxh64 } from './xxh64';
 
 const P32_1: u32 = 0x9e3779b1;
@@ -47,14 +47,26 @@ export function xxh32And64(p: usize, len: usize): u64 {
     } while (p <= limit);
     v128.store(acc, a);
   } else {
+    // the four XXH32 lanes in locals: through memory (stripes()) the pair ran slower than the two hashes in turn
+    let a1 = load<u32>(acc, 0);
+    let a2 = load<u32>(acc, 4);
+    let a3 = load<u32>(acc, 8);
+    let a4 = load<u32>(acc, 12);
     do {
       v1 = round64(v1, load<u64>(p));
       v2 = round64(v2, load<u64>(p, 8));
       v3 = round64(v3, load<u64>(p, 16));
       v4 = round64(v4, load<u64>(p, 24));
-      stripes(acc, p, 2);
+      a1 = round32(round32(a1, load<u32>(p)), load<u32>(p, 16));
+      a2 = round32(round32(a2, load<u32>(p, 4)), load<u32>(p, 20));
+      a3 = round32(round32(a3, load<u32>(p, 8)), load<u32>(p, 24));
+      a4 = round32(round32(a4, load<u32>(p, 12)), load<u32>(p, 28));
       p += 32;
     } while (p <= limit);
+    store<u32>(acc, a1, 0);
+    store<u32>(acc, a2, 4);
+    store<u32>(acc, a3, 8);
+    store<u32>(acc, a4, 12);
   }
   const h64 = finish(converge(v1, v2, v3, v4) + <u64>len, p, end - p);
   // XXH32 takes 16-byte stripes: one more may be left in the < 32-byte tail

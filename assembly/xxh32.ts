@@ -9,6 +9,10 @@ const P3: u32 = 0xc2b2ae3d;
 const P4: u32 = 0x27d4eb2f;
 const P5: u32 = 0x165667b1;
 
+export function round32(acc: u32, input: u32): u32 {
+  return round(acc, input);
+}
+
 function round(acc: u32, input: u32): u32 {
   return rotl<u32>(acc + input * P2, 13) * P1;
 }

@@ -11,7 +11,7 @@ export function workerEntryUrl(name: string, besideModule: string): URL {
 }
 
 /**
- * Options every worker thread is started with: the process's environment, plus NODE_COMPILE_CACHE when this thread
+ * The environment every worker thread is started with: the process's, plus NODE_COMPILE_CACHE when this thread
  * caches compiled code (the launcher turns Node's cache on). A worker does not inherit the cache from the thread
  * that starts it, only from its environment; with it, a simulated device's thread boots about 10 ms sooner.
  */

@@ -5,14 +5,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { xxh3 as nrsXxh3, xxh64 as nrsXxh64 } from '@node-rs/xxhash';
+import { xxh3 as nrsXxh3, xxh32 as nrsXxh32, xxh64 as nrsXxh64 } from '@node-rs/xxhash';
 import Benchmark from 'benchmark';
 import { createCRC32, createXXHash3, createXXHash64 } from 'hash-wasm';
 import * as lz4napi from 'lz4-napi';
 import * as lz4wasm from 'lz4-wasm-nodejs';
 import xxhashWasm from 'xxhash-wasm';
 import { ContentChunker } from '../../src/core/cdc.ts';
-import { crc32c, xxh3, xxh3InArena, xxh64, xxh64InArena } from '../../src/core/checksums.ts';
+import { crc32c, xxh3, xxh3InArena, xxh32, xxh32And64At, xxh64, xxh64InArena } from '../../src/core/checksums.ts';
 import {
   lz4CompressBlockInto,
   lz4CompressBound,
@@ -252,6 +252,66 @@ export async function runCoreBench(
       },
     });
   }
+  // An LZ4 chunk's two checksums (XXH32 for the frame, XXH64 for the descriptor), in the arena as the encoder takes
+  // them: in one pass, and one after the other; the C xxHash (@node-rs/xxhash) one after the other is the twin.
+  for (const [flavor, core] of cores) {
+    core.input().set(random[0]!);
+    const n = random[0]!.length;
+    cases.push({
+      fn: 'xxh32',
+      corpus: 'random',
+      impl: `vfio-migrate ${flavor}`,
+      kind: 'ours',
+      bytes: size,
+      run: () => {
+        for (const p of random) sinkN ^= xxh32(p, 0, core);
+      },
+    });
+    cases.push({
+      fn: 'xxh32+xxh64',
+      corpus: 'random',
+      impl: `vfio-migrate ${flavor}`,
+      kind: 'ours',
+      bytes: n,
+      run: () => {
+        sink ^= xxh32And64At(core.inPtr, n, core).xxh64;
+      },
+    });
+    cases.push({
+      fn: 'xxh32+xxh64',
+      corpus: 'random',
+      impl: `vfio-migrate ${flavor}, one after the other`,
+      kind: 'baseline',
+      bytes: n,
+      run: () => {
+        sink ^= xxh64InArena(n, 0n, core);
+        sinkN ^= core.exports.xxh32(core.inPtr, n, 0);
+      },
+    });
+  }
+  cases.push({
+    fn: 'xxh32',
+    corpus: 'random',
+    impl: '@node-rs/xxhash',
+    kind: 'native-addon',
+    bytes: size,
+    run: () => {
+      for (const p of random) sinkN ^= nrsXxh32(p);
+    },
+  });
+  cases.push({
+    fn: 'xxh32+xxh64',
+    corpus: 'random',
+    impl: '@node-rs/xxhash, one after the other',
+    kind: 'native-addon',
+    bytes: size,
+    run: () => {
+      for (const p of random) {
+        sink ^= nrsXxh64(p);
+        sinkN ^= nrsXxh32(p);
+      }
+    },
+  });
   cases.push({
     fn: 'xxh64',
     corpus: 'random',
@@ -520,6 +580,18 @@ function ratios(rows: Row[]): Ratio[] {
       best(rows, 'xxh3', 'random', ours(flavor)),
       best(rows, 'xxh3', 'random', (r) => r.kind === 'wasm-pkg'),
       0.9,
+    );
+    add(
+      `xxh32 ${flavor} / @node-rs/xxhash (C)`,
+      best(rows, 'xxh32', 'random', ours(flavor)),
+      best(rows, 'xxh32', 'random', (r) => r.kind === 'native-addon'),
+      0.7,
+    );
+    add(
+      `xxh32+xxh64 one pass ${flavor} / @node-rs/xxhash (C, one after the other)`,
+      best(rows, 'xxh32+xxh64', 'random', ours(flavor)),
+      best(rows, 'xxh32+xxh64', 'random', (r) => r.kind === 'native-addon'),
+      0.7,
     );
     for (const corpus of CORPORA) {
       add(

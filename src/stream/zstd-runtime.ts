@@ -2,6 +2,7 @@
 // `zstd-codec` (loaded on first need; its initialisation is asynchronous, hence the async factory).
 import type * as zlib from 'node:zlib';
 import { CodecUnavailableError } from '../errors.ts';
+import { sameBytes } from './little-endian.ts';
 
 export type ZstdBackend = 'node:zlib' | 'zstd-codec';
 
@@ -152,8 +153,8 @@ function nativeZstd(): ZstdImplementation | undefined {
     return out;
   };
 
-  // A context that failed (a damaged frame destroys its stream object) is replaced; one whose first frames disagree
-  // with the one-shot calls turns the reuse off for the thread.
+  // A context that failed (a damaged frame destroys its stream object) is replaced; the first context of each
+  // direction must agree with the one-shot calls on a sample, or the reuse is off for the thread.
   // VFIO_MIGRATE_ZSTD_REUSE=0: the one-shot calls only (should a runtime's internals ever misbehave unnoticed)
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   let reuse =
@@ -192,7 +193,7 @@ function nativeZstd(): ZstdImplementation | undefined {
     ctx.reset();
     if (r?.inputLeft !== 0 || r.written === out.length) return false;
     try {
-      return equalBytes(oneShotDecompress(out.subarray(0, r.written), raw.length), raw);
+      return sameBytes(oneShotDecompress(out.subarray(0, r.written), raw.length), raw);
     } catch {
       return false;
     }
@@ -202,7 +203,7 @@ function nativeZstd(): ZstdImplementation | undefined {
     const out = new Uint8Array(raw.length);
     const r = ctx.run(oneShotCompress(raw, 1), out, 0, out.length);
     ctx.reset();
-    return r !== null && r.inputLeft === 0 && r.written === raw.length && equalBytes(out, raw);
+    return r !== null && r.inputLeft === 0 && r.written === raw.length && sameBytes(out, raw);
   }
 
   /** Decodes `frame` through `ctx` into `out`: null when the context failed (the one-shot call then tells why). */
@@ -249,10 +250,6 @@ function nativeZstd(): ZstdImplementation | undefined {
       return into.subarray(0, rawLength);
     },
   };
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 async function codecZstd(): Promise<ZstdImplementation> {

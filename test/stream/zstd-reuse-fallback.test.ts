@@ -69,4 +69,26 @@ describe('zstd context reuse falls back to the one-shot calls', () => {
     };
     expect(roundTrips(await freshZstd()).inPlace).toBe(false);
   });
+
+  it('when a reused context fails mid-run: that frame goes the one-shot way, the next gets a new context', async () => {
+    // a compressor whose third call and later throw (after the check sample and one good frame)
+    const Real = original.ZstdCompress as new (o: object) => { _handle: { writeSync: (...a: unknown[]) => void } };
+    let engines = 0;
+    let calls = 0;
+    z.ZstdCompress = function Failing(this: unknown, opts: object) {
+      engines++;
+      const engine = new Real(opts);
+      const write = engine._handle.writeSync.bind(engine._handle);
+      engine._handle.writeSync = (...args: unknown[]) => {
+        if (++calls === 3) throw new Error('injected: the native call failed');
+        write(...args);
+      };
+      return engine;
+    };
+    const zstd = await freshZstd();
+    expect(roundTrips(zstd).inPlace).toBe(true); // calls 1 (check) and 2
+    expect(roundTrips(zstd).inPlace).toBe(false); // call 3 fails: one-shot
+    expect(roundTrips(zstd).inPlace).toBe(true); // a new context
+    expect(engines).toBe(2);
+  });
 });
