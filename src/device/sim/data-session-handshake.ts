@@ -6,6 +6,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { RingSocket } from '../../transport/ring-socket.ts';
+import { type AcceptOptions, DeviceDataConnection, DiscardReader } from './device-data-connection.ts';
 
 export const SESSION_KEY_BYTES = 32;
 
@@ -25,47 +26,6 @@ export function newSessionKeys(): SessionKeys {
 
 export function keysMatch(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-interface ReadExactlyOptions {
-  signal?: AbortSignal;
-  timeoutMs: number;
-  /** What the bytes are, for messages. */
-  what: string;
-}
-
-/** Takes exactly `n` bytes off `socket` (the device's end); whatever follows stays buffered for the next reader. */
-export function readExactly(socket: Socket, n: number, opts: ReadExactlyOptions): Promise<Uint8Array> {
-  const { signal } = opts;
-  return new Promise((resolve, reject) => {
-    const settle = (err: Error | null, bytes?: Uint8Array) => {
-      clearTimeout(timer);
-      socket.off('readable', onReadable);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-      socket.off('error', onError);
-      signal?.removeEventListener('abort', onAbort);
-      if (err) reject(err);
-      else resolve(bytes as Uint8Array);
-    };
-    const onReadable = () => {
-      const chunk = socket.read(n) as Uint8Array | null;
-      if (!chunk) return;
-      if (chunk.length < n) settle(new Error(`the peer closed the connection inside ${opts.what}`));
-      else settle(null, new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-    };
-    const onEnd = () => settle(new Error(`the peer closed the connection before ${opts.what}`));
-    const onError = (err: Error) => settle(err);
-    const onAbort = () => settle(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const timer = setTimeout(() => settle(new Error(`no ${opts.what} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-    if (signal?.aborted) return onAbort();
-    socket.on('readable', onReadable);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-    socket.once('error', onError);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    onReadable();
-  });
 }
 
 /** How long the host waits for the device's answer; the device answers at once unless something else is there. */
@@ -89,32 +49,57 @@ export const DEVICE_WAIT_MS = 10_000;
 
 /**
  * Device side, on an accepted connection: reads the key it presents and asks `claim` for the session it opens
- * (claim returns null for an unknown key), answers with that session's device key and attaches the socket to it in
- * the same turn (nothing can close the session in between). Resolves to the claimed session, or null after closing a
- * connection that did not prove itself.
+ * (claim returns null for an unknown key), answers with that session's device key and attaches the connection to it
+ * in the same turn (nothing can close the session in between); the session's reader takes every byte after the key.
+ * Resolves to the claimed session, or null after closing a connection that did not prove itself.
  */
-export async function admitHost<T extends { keys: SessionKeys; attach(socket: Socket): void }>(
+export function admitHost<T extends { keys: SessionKeys; attach(connection: DeviceDataConnection): void }>(
   socket: Socket,
   claim: (hostKey: Uint8Array) => T | null,
   timeoutMs = DEVICE_WAIT_MS,
+  opts: AcceptOptions = {},
 ): Promise<T | null> {
-  // Until it is admitted a connection has no listener of its own: its errors end here.
-  const ignore = () => {};
-  socket.on('error', ignore);
-  try {
-    const key = await readExactly(socket, SESSION_KEY_BYTES, { timeoutMs, what: 'a session key' });
-    const session = claim(key);
-    if (!session) {
-      socket.destroy();
-      return null;
-    }
-    socket.write(session.keys.device);
-    session.attach(socket);
-    return session;
-  } catch {
-    socket.destroy();
-    return null;
-  } finally {
-    socket.off('error', ignore);
-  }
+  return new Promise((resolve) => {
+    const key = new Uint8Array(SESSION_KEY_BYTES);
+    let have = 0;
+    let settled = false;
+    const settle = (session: T | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      connection.socket.off('error', refuse);
+      connection.socket.off('end', refuse);
+      connection.socket.off('close', refuse);
+      if (!session) connection.socket.destroy();
+      resolve(session);
+    };
+    // Until it is admitted a connection has no listener of its own: its errors end here.
+    const refuse = () => settle(null);
+    const connection = DeviceDataConnection.accept(
+      socket,
+      {
+        // the key's remaining bytes, so no read takes anything past it
+        space: () => key.subarray(have),
+        took: (n) => {
+          have += n;
+          if (have < SESSION_KEY_BYTES) return true;
+          const session = claim(key);
+          if (!session) {
+            settle(null);
+            return false;
+          }
+          connection.socket.write(session.keys.device);
+          connection.readWith(new DiscardReader());
+          session.attach(connection);
+          settle(session);
+          return true;
+        },
+      },
+      opts,
+    );
+    const timer = setTimeout(refuse, timeoutMs);
+    connection.socket.on('error', refuse);
+    connection.socket.once('end', refuse);
+    connection.socket.once('close', refuse);
+  });
 }

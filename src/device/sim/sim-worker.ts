@@ -1,13 +1,14 @@
 // The simulated device itself: runs in a worker thread, off the host's event loop. It answers control requests from
 // the backend over the message port and moves migration data through a UNIX socket the host connects to, so reads,
 // writes, EOF and backpressure are the kernel's.
-import net, { type Socket } from 'node:net';
+import net from 'node:net';
 import process from 'node:process';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCore } from '../../core/wasm-module.ts';
 import { InjectedFaultError, SimStreamRejectedError, VfioMigrateError } from '../../errors.ts';
 import { arcSessionEffect, DeviceState, isPreCopyState, stateName } from '../../fsm/index.ts';
 import { admitHost, keysMatch, newSessionKeys, type SessionKeys } from './data-session-handshake.ts';
+import type { DeviceDataConnection } from './device-data-connection.ts';
 import { StreamProblem } from './device-stream-format.ts';
 import { SimDeviceModel } from './sim-device-model.ts';
 import type {
@@ -40,7 +41,7 @@ let lastConsumed = 0;
 let sessionIds = 0;
 
 /** The session waiting for the host to connect its data socket (at most one: saving and resuming exclude each other). */
-let awaitingHost: { keys: SessionKeys; attach: (socket: Socket) => void } | null = null;
+let awaitingHost: { keys: SessionKeys; attach: (connection: DeviceDataConnection) => void } | null = null;
 
 const post = (event: SimEvent) => port.postMessage(event);
 
@@ -115,14 +116,14 @@ async function arc(from: DeviceState, to: DeviceState, written: number): Promise
     const p = new StateProducer(++sessionIds, model, isPreCopyState(to) ? 'precopy' : 'stopcopy', { post, die });
     producer = p;
     const keys = newSessionKeys();
-    awaitingHost = { keys, attach: (socket) => p.attach(socket) };
+    awaitingHost = { keys, attach: (connection) => p.attach(connection) };
     return { session: 'saving', id: p.id, keys };
   }
   if (effect.opens === 'resuming') {
     const c = new StateConsumer(++sessionIds, model, { die });
     consumer = c;
     const keys = newSessionKeys();
-    awaitingHost = { keys, attach: (socket) => c.attach(socket) };
+    awaitingHost = { keys, attach: (connection) => c.attach(connection) };
     return { session: 'resuming', id: c.id, keys };
   }
   if (to === DeviceState.STOP_COPY && producer) producer.enterStopCopy();

@@ -2,6 +2,7 @@
 // (identity, framing, every page's bytes, the integrity trailer, the length), building the new state aside. Only the
 // RESUMING to STOP arc installs it, and only if the stream was complete and sound.
 import type { Socket } from 'node:net';
+import type { ConnectionReader, DeviceDataConnection } from './device-data-connection.ts';
 import { DeviceStreamParser, StreamProblem } from './device-stream-format.ts';
 import { PageChecker } from './page-content.ts';
 import { PAGE_SIZE } from './profiles.ts';
@@ -16,7 +17,7 @@ export interface ResumedState {
   gen: Uint32Array;
 }
 
-export class StateConsumer {
+export class StateConsumer implements ConnectionReader {
   readonly id: number;
   readonly #model: SimDeviceModel;
   readonly #hooks: ConsumerHooks;
@@ -28,6 +29,8 @@ export class StateConsumer {
   #receivedCount = 0;
   #consumed = 0;
   #socket: Socket | null = null;
+  /** Where the last read was offered to land. */
+  #space: Uint8Array = new Uint8Array(0);
   #ended = false;
   #failed: string | null = null;
   #waiters = new Set<() => void>();
@@ -97,9 +100,10 @@ export class StateConsumer {
     return this.#consumed;
   }
 
-  attach(socket: Socket): void {
+  attach(connection: DeviceDataConnection): void {
+    const socket = connection.socket;
     this.#socket = socket;
-    socket.on('data', (chunk: Uint8Array) => this.#onData(chunk));
+    connection.readWith(this);
     socket.on('end', () => this.#end());
     socket.on('error', () => this.#end());
     socket.on('close', () => this.#end());
@@ -122,47 +126,51 @@ export class StateConsumer {
     for (const w of waiters) w();
   }
 
-  #onData(chunk: Uint8Array): void {
+  /**
+   * ConnectionReader: the kernel reads into the parser's record, never past the next injected fault's offset (so a
+   * fault meets its byte at the start of a read); a refused stream is read into a scratch and dropped, so the writer
+   * never blocks on it.
+   */
+  space(): Uint8Array {
+    let space = this.#parser.space();
+    const pos = this.#consumed;
     const f = this.#model.config.faults;
-    let off = 0;
-    while (off < chunk.length) {
-      const pos = this.#consumed;
-      if (pos === f.dieAt) {
-        this.#hooks.die(`died at stream offset ${pos} (die-at)`);
-        return;
-      }
-      if (pos === f.failAt) {
-        this.#failed = `the data session failed at offset ${pos} (fail-at)`;
-        this.#socket?.destroy();
-        this.#end();
-        return;
-      }
-      if (pos === f.stallAt) {
-        // Stops reading for good: the writer fills the socket and blocks, as with a wedged device.
-        this.#socket?.pause();
-        return;
-      }
-      let end = chunk.length;
-      for (const b of [f.dieAt, f.failAt, f.stallAt]) {
-        if (b !== undefined && b > pos && b < pos + (end - off)) end = off + (b - pos);
-      }
-      let piece = chunk.subarray(off, end);
-      if (f.corruptAt !== undefined && f.corruptAt >= pos && f.corruptAt < pos + piece.length) {
-        piece = piece.slice();
-        piece[f.corruptAt - pos]! ^= 0x5a;
-      }
-      if (!this.#parser.problem) {
-        try {
-          this.#parser.push(piece);
-        } catch (err) {
-          // The problem is kept; the rest is drained and discarded so the writer never blocks on a refused stream.
-          if (!(err instanceof StreamProblem)) throw err;
-        }
-      }
-      this.#consumed += piece.length;
-      off = end;
+    for (const b of [f.dieAt, f.failAt, f.stallAt]) {
+      if (b !== undefined && b > pos && b - pos < space.length) space = space.subarray(0, b - pos);
     }
+    this.#space = space;
+    return space;
+  }
+
+  took(n: number): boolean {
+    const f = this.#model.config.faults;
+    const pos = this.#consumed;
+    if (pos === f.dieAt) {
+      this.#hooks.die(`died at stream offset ${pos} (die-at)`);
+      return false;
+    }
+    if (pos === f.failAt) {
+      this.#failed = `the data session failed at offset ${pos} (fail-at)`;
+      this.#socket?.destroy();
+      this.#end();
+      return false;
+    }
+    // Stops reading for good: the writer fills the socket and blocks, as with a wedged device.
+    if (pos === f.stallAt) return false;
+    if (f.corruptAt !== undefined && f.corruptAt >= pos && f.corruptAt < pos + n) {
+      this.#space[f.corruptAt - pos]! ^= 0x5a;
+    }
+    if (!this.#parser.problem) {
+      try {
+        this.#parser.took(n);
+      } catch (err) {
+        // The problem is kept; the rest is drained and discarded.
+        if (!(err instanceof StreamProblem)) throw err;
+      }
+    }
+    this.#consumed += n;
     this.#notify();
+    return true;
   }
 
   /** Resolves once `n` bytes were taken (everything the host wrote), or the fd ended or failed. */

@@ -4,6 +4,7 @@
 // so a slow reader stops the producer with a full socket buffer and nothing piles up in memory.
 import type { Socket } from 'node:net';
 import { Xxh3Stream } from '../../core/checksums.ts';
+import type { DeviceDataConnection } from './device-data-connection.ts';
 import {
   allocRecord,
   ENTRY_SIZE,
@@ -12,6 +13,7 @@ import {
   initialDataSize,
   MAX_RECORD_PAGES,
   RECORD_HEADER_SIZE,
+  recordFramingSize,
   recordSize,
   TRAILER_SIZE,
 } from './device-stream-format.ts';
@@ -122,7 +124,8 @@ export class StateProducer {
   }
 
   /** The host connected its end of the data fd: start producing. */
-  attach(socket: Socket): void {
+  attach(connection: DeviceDataConnection): void {
+    const socket = connection.socket;
     this.#socket = socket;
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
@@ -216,11 +219,13 @@ export class StateProducer {
         g,
       );
     }
-    await this.#emit(rec.bytes, true, () => this.#freeRecords.push(buffer));
+    // the trailer's hash covers the framing; the destination checks the pages themselves
+    this.#hash.update(rec.bytes.subarray(0, recordFramingSize(n)));
+    await this.#emit(rec.bytes, false, () => this.#freeRecords.push(buffer));
   }
 
   /**
-   * Writes `bytes` (hashed as they are, sent as the faults make them), one kernel write at a time. `written` runs
+   * Writes `bytes` (hashed whole when `hashed`, sent as the faults make them), one kernel write at a time. `written` runs
    * once the socket has written the last byte, when `bytes` may be reused (never, when the session ends first).
    */
   async #emit(bytes: Uint8Array, hashed = true, written?: () => void): Promise<void> {
