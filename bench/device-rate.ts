@@ -20,27 +20,36 @@ const dir = mkdtempSync(join(tmpdir(), 'vfm-device-rate-'));
 const raw = join(dir, 'raw');
 const buf = new Uint8Array(1 << 20);
 try {
-  // produce: STOP_COPY and read to the end; the bytes go to a file for the second half (written outside the timing)
-  const src = await openDevice(spec, { role: 'source' });
-  const out = openSync(raw, 'w');
-  let produced = 0;
-  let produceMs = 0;
-  try {
-    await src.setState('STOP_COPY');
-    for (;;) {
-      const t = performance.now();
-      const n = await src.savingSession!.read(buf);
-      produceMs += performance.now() - t;
-      if (n === READ_END) break;
-      if (n > 0) {
-        writeSync(out, buf, 0, n);
-        produced += n;
+  // produce: STOP_COPY and read to the end, twice: timed into one reused buffer, then untimed into a file for the
+  // second half (writing 512 MiB to a file while timing took the machine from the device it measured)
+  const produce = async (into: number | null): Promise<{ bytes: number; ms: number }> => {
+    const src = await openDevice(spec, { role: 'source' });
+    let bytes = 0;
+    let ms = 0;
+    try {
+      await src.setState('STOP_COPY');
+      for (;;) {
+        const t = performance.now();
+        const n = await src.savingSession!.read(buf);
+        ms += performance.now() - t;
+        if (n === READ_END) break;
+        if (n > 0) {
+          if (into !== null) writeSync(into, buf, 0, n);
+          bytes += n;
+        }
       }
+      await src.setState('RUNNING');
+    } finally {
+      await src.close();
     }
-    await src.setState('RUNNING');
+    return { bytes, ms };
+  };
+  const { bytes: produced, ms: produceMs } = await produce(null);
+  const out = openSync(raw, 'w');
+  try {
+    await produce(out);
   } finally {
     closeSync(out);
-    await src.close();
   }
   // check: RESUMING, the same bytes in 1 MiB writes, then STOP (the device judges the whole stream there)
   const dst = await openDevice(spec, { role: 'destination' });

@@ -36,19 +36,22 @@ function xorshift32(s: number): number {
 /** One 16-word palette for TEXTURE pages, reused: a page is filled before the next one starts. */
 const palette = new Uint32Array(16);
 
-/** Writes the content of `page` at generation `gen` into `out` (1024 words, 4-byte aligned). */
-export function fillPage(out: Uint32Array, kind: PageKind, seed: number, page: number, gen: number): void {
+/**
+ * Writes the content of `page` at generation `gen` into the 1024 words of `out` from word `at` (an offset, not a
+ * subarray per page: a record's 32 pages made 32 garbage views).
+ */
+export function fillPage(out: Uint32Array, at: number, kind: PageKind, seed: number, page: number, gen: number): void {
   // xorshift32 on a local state (a closure over it cost 40% more): fast, deterministic, and all that is needed for
   // plausible device memory.
   let s = pageSeed(seed, page, gen, kind);
   switch (kind) {
     case PageKind.ZERO: {
-      out.fill(0);
+      out.fill(0, at, at + WORDS);
       // Once written, an unused page carries a small header (an allocated buffer) and stays mostly zero.
       if (gen > 0) {
         for (let i = 0; i < 16; i++) {
           s = xorshift32(s);
-          out[i] = s >>> 0;
+          out[at + i] = s >>> 0;
         }
       }
       return;
@@ -56,7 +59,7 @@ export function fillPage(out: Uint32Array, kind: PageKind, seed: number, page: n
     case PageKind.RANDOM: {
       for (let i = 0; i < WORDS; i++) {
         s = xorshift32(s);
-        out[i] = s >>> 0;
+        out[at + i] = s >>> 0;
       }
       return;
     }
@@ -70,8 +73,8 @@ export function fillPage(out: Uint32Array, kind: PageKind, seed: number, page: n
       const step = s & 0x01010101;
       for (let row = 0; row < WORDS / 16; row++) {
         const shade = Math.imul(row >>> 2, step);
-        const at = row * 16;
-        for (let i = 0; i < 16; i++) out[at + i] = (palette[i]! + shade) >>> 0;
+        const w = at + row * 16;
+        for (let i = 0; i < 16; i++) out[w + i] = (palette[i]! + shade) >>> 0;
       }
       return;
     }
@@ -83,10 +86,10 @@ export function fillPage(out: Uint32Array, kind: PageKind, seed: number, page: n
       const hi = s & 0xff;
       for (let d = 0; d < WORDS / 4; d++) {
         s = xorshift32(s);
-        out[d * 4] = (base + d * 2048) >>> 0;
-        out[d * 4 + 1] = hi;
-        out[d * 4 + 2] = (64 + (s & 1023)) | (d << 16);
-        out[d * 4 + 3] = (0x80000000 | ((d & 1) << 20) | (gen & 0xffff)) >>> 0;
+        out[at + d * 4] = (base + d * 2048) >>> 0;
+        out[at + d * 4 + 1] = hi;
+        out[at + d * 4 + 2] = (64 + (s & 1023)) | (d << 16);
+        out[at + d * 4 + 3] = (0x80000000 | ((d & 1) << 20) | (gen & 0xffff)) >>> 0;
       }
       return;
     }
@@ -147,7 +150,7 @@ export class PageChecker {
     const kind = this.#map.kindOf(page);
     if (data.length !== PAGE_SIZE) return false;
     if (kind === PageKind.ZERO && gen === 0) return Buffer.compare(data, ZERO_PAGE) === 0;
-    fillPage(this.#scratch, kind, seed, page, gen);
+    fillPage(this.#scratch, 0, kind, seed, page, gen);
     return Buffer.compare(data, this.#scratchBytes) === 0;
   }
 }

@@ -211,13 +211,7 @@ export class StateProducer {
       rec.entries[i * 2] = page;
       rec.entries[i * 2 + 1] = g;
       this.#sent[page] = g + 1;
-      fillPage(
-        rec.data.subarray((i * PAGE_SIZE) / 4, ((i + 1) * PAGE_SIZE) / 4),
-        this.#model.map.kindOf(page),
-        this.#model.contentSeed,
-        page,
-        g,
-      );
+      fillPage(rec.data, (i * PAGE_SIZE) / 4, this.#model.map.kindOf(page), this.#model.contentSeed, page, g);
     }
     // the trailer's hash covers the framing; the destination checks the pages themselves
     this.#hash.update(rec.bytes.subarray(0, recordFramingSize(n)));

@@ -1,5 +1,6 @@
 // The destination's page check: a page is accepted only when every byte is what (kind, seed, page, generation) makes,
 // for every kind of page; one flipped bit anywhere, a page of another generation, or a short page is refused.
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fillPage, PageChecker, PageMap } from '../../../src/device/sim/page-content.ts';
@@ -14,7 +15,7 @@ const map = new PageMap(
 
 function page(seed: number, index: number, gen: number): Uint8Array {
   const words = new Uint32Array(PAGE_SIZE / 4);
-  fillPage(words, map.kindOf(index), seed, index, gen);
+  fillPage(words, 0, map.kindOf(index), seed, index, gen);
   return new Uint8Array(words.buffer);
 }
 
@@ -52,6 +53,33 @@ describe('PageChecker', () => {
       expect(checker.matches(page(7, index, 3), 7, index, 4)).toBe(false);
       expect(checker.matches(page(7, index, 3), 8, index, 3)).toBe(false);
       expect(checker.matches(page(7, index, 3).subarray(0, PAGE_SIZE - 1), 7, index, 3)).toBe(false);
+    }
+  });
+});
+
+describe('fillPage', () => {
+  it('makes the bytes it always made: a digest of every kind at three generations, pinned (saved states stay loadable)', () => {
+    const h = createHash('sha256');
+    const words = new Uint32Array(PAGE_SIZE / 4);
+    for (const kind of KINDS) {
+      for (const gen of [0, 1, 77]) {
+        for (const index of [0, 5, 123456]) {
+          fillPage(words, 0, kind, 0x1234abcd, index, gen);
+          h.update(new Uint8Array(words.buffer));
+        }
+      }
+    }
+    expect(h.digest('hex')).toBe('1ab00fde5ea8b860c2cd31b65eaf92d865479c547fc3460bfa19d6c5e41ec2bf');
+  });
+
+  it('at an offset, writes its page there and nothing around it', () => {
+    for (const index of [0, 4, 8, 12]) {
+      const words = new Uint32Array((PAGE_SIZE / 4) * 3).fill(0xa5a5a5a5);
+      fillPage(words, PAGE_SIZE / 4, map.kindOf(index), 9, index, 2);
+      const bytes = new Uint8Array(words.buffer);
+      expect(bytes.subarray(PAGE_SIZE, 2 * PAGE_SIZE)).toEqual(page(9, index, 2));
+      expect(words.subarray(0, PAGE_SIZE / 4).every((w) => w === 0xa5a5a5a5)).toBe(true);
+      expect(words.subarray((2 * PAGE_SIZE) / 4).every((w) => w === 0xa5a5a5a5)).toBe(true);
     }
   });
 });
