@@ -133,7 +133,8 @@ export class DeviceStreamParser {
   readonly #hooks: StreamParserHooks;
   readonly #buf = new Uint8Array(recordSize(MAX_RECORD_PAGES));
   readonly #hash = new Xxh3Stream(0n);
-  readonly #spill = new Uint8Array(4096);
+  /** Where a refused stream's rest is read and dropped: a read as large as a normal one, so draining stays cheap. */
+  readonly #spill = new Uint8Array(64 * 1024);
   #phase: number = Phase.HEADER;
   #need = HEADER_SIZE;
   #have = 0;

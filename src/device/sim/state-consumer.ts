@@ -29,6 +29,8 @@ export class StateConsumer implements ConnectionReader {
   #receivedCount = 0;
   #consumed = 0;
   #socket: Socket | null = null;
+  /** Offsets where an injected fault stops reading (die, fail, stall), found once instead of per read. */
+  readonly #faultOffsets: readonly number[];
   /** Where the last read was offered to land. */
   #space: Uint8Array = new Uint8Array(0);
   #ended = false;
@@ -39,6 +41,8 @@ export class StateConsumer implements ConnectionReader {
     this.id = id;
     this.#model = model;
     this.#hooks = hooks;
+    const f = model.config.faults;
+    this.#faultOffsets = [f.dieAt, f.failAt, f.stallAt].filter((b): b is number => b !== undefined);
     this.#checker = new PageChecker(model.map);
     const pageCount = model.config.pageCount;
     const profile = model.config.profile.name;
@@ -134,9 +138,8 @@ export class StateConsumer implements ConnectionReader {
   space(): Uint8Array {
     let space = this.#parser.space();
     const pos = this.#consumed;
-    const f = this.#model.config.faults;
-    for (const b of [f.dieAt, f.failAt, f.stallAt]) {
-      if (b !== undefined && b > pos && b - pos < space.length) space = space.subarray(0, b - pos);
+    for (const b of this.#faultOffsets) {
+      if (b > pos && b - pos < space.length) space = space.subarray(0, b - pos);
     }
     this.#space = space;
     return space;
