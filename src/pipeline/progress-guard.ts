@@ -1,6 +1,7 @@
 // Progress limits for one end of a pipeline (a peer's socket, a device's data session). An idle timer per operation
 // alone lets a peer hold the other end forever by trickling a byte now and then; this guard also demands a minimum
 // rate, counted only over the time this side spent waiting on the other (never blaming a peer for our own pauses).
+import { setTimeout } from 'node:timers';
 import type { ByteSink, ByteSource } from './byte-endpoints.ts';
 
 export interface ProgressLimits {
@@ -28,6 +29,14 @@ export class ProgressGuard {
   #bytes = 0;
   /** (waitedMs, bytes) pairs from the start and after each operation, oldest first, trimmed to one window. */
   #samples: number[] = [0, 0];
+  /** How to fail each pending operation when the idle limit trips. */
+  readonly #pending: Array<(err: Error) => void> = [];
+  /**
+   * One timer for the guard's life, pushed back whenever an operation starts or ends (a timer per operation cost a
+   * timer-list insert, a race and their promises per read: most of a save's allocations). Held only while an
+   * operation is pending; when it fires then, nothing has moved for idleMs.
+   */
+  #timer: NodeJS.Timeout | null = null;
 
   constructor(limits: ProgressLimits, stalled: StallError) {
     this.#idleMs = limits.idleMs ?? 0;
@@ -47,35 +56,57 @@ export class ProgressGuard {
 
   /** Runs one operation; `moved` says how many bytes it moved. Rejects with the stall error when a limit trips. */
   async run<T>(op: () => Promise<T>, moved: (result: T) => number): Promise<T> {
-    if (!this.active) {
-      const r = await op();
-      this.#bytes += moved(r);
-      return r;
-    }
-    const started = performance.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const idle =
-      this.#idleMs > 0
-        ? new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () => reject(this.#stalled('idle', this.#bytes, `nothing moved for ${this.#idleMs} ms`)),
-              this.#idleMs,
-            );
-          })
-        : null;
+    const timed = this.#minRate > 0;
+    const started = timed ? performance.now() : 0;
     let result: T;
-    try {
-      const pending = op();
-      if (idle) pending.catch(() => {}); // the race below may leave it behind; its owner tears it down
-      result = idle ? await Promise.race([pending, idle]) : await pending;
-    } finally {
-      clearTimeout(timer);
+    if (this.#idleMs > 0) {
+      let fail!: (err: Error) => void;
+      // the operation may be left behind by a stall; its owner tears it down, and its late settling changes nothing
+      const watched = new Promise<T>((resolve, reject) => {
+        fail = reject;
+        op().then(resolve, reject);
+      });
+      this.#pending.push(fail);
+      this.#touch();
+      try {
+        result = await watched;
+      } finally {
+        const pending = this.#pending;
+        const i = pending.indexOf(fail);
+        if (i >= 0) {
+          pending[i] = pending[pending.length - 1]!;
+          pending.pop();
+        }
+        this.#touch();
+      }
+    } else {
+      result = await op();
     }
-    const n = moved(result);
-    this.#waitedMs += performance.now() - started;
-    this.#bytes += n;
-    this.#checkRate();
+    this.#bytes += moved(result);
+    if (timed) {
+      this.#waitedMs += performance.now() - started;
+      this.#checkRate();
+    }
     return result;
+  }
+
+  /** Something moved: the idle limit counts from now, and holds the process open only while an operation waits. */
+  #touch(): void {
+    let timer = this.#timer;
+    if (timer === null) {
+      timer = setTimeout(() => this.#idle(), this.#idleMs);
+      this.#timer = timer;
+    } else {
+      timer.refresh();
+    }
+    if (this.#pending.length > 0) timer.ref();
+    else timer.unref();
+  }
+
+  #idle(): void {
+    if (this.#pending.length === 0) return;
+    const err = this.#stalled('idle', this.#bytes, `nothing moved for ${this.#idleMs} ms`);
+    for (const fail of this.#pending.splice(0)) fail(err);
   }
 
   #checkRate(): void {

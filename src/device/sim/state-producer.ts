@@ -38,8 +38,6 @@ export class StateProducer {
   #phase: 'precopy' | 'stopcopy';
   #socket: Socket | null = null;
   #closed = false;
-  /** Generation + 1 of each page as last sent; 0 = not sent yet. */
-  readonly #sent: Uint32Array;
   readonly #queued: Uint8Array;
   /**
    * Pages rewritten since they were sent, in order, as a ring: each is queued at most once (#queued), so a page count
@@ -70,13 +68,13 @@ export class StateProducer {
     this.#model = model;
     this.#phase = phase;
     this.#hooks = hooks;
-    this.#sent = new Uint32Array(model.config.pageCount);
     this.#queued = new Uint8Array(model.config.pageCount);
     this.#queue = new Uint32Array(model.config.pageCount);
     this.#initialTotal = initialDataSize(model.config.pageCount);
     this.#pieceRng = (model.config.seed ^ 0x9e3779b9) >>> 0 || 1;
     this.#onDirty = (page) => {
-      if (this.#sent[page] !== 0 && this.#queued[page] === 0) {
+      // the first pass sends pages in order, so a page below the cursor has been sent (its record is built at once)
+      if (page < this.#cursor && this.#queued[page] === 0) {
         this.#queued[page] = 1;
         this.#queue[(this.#queueHead + this.#queueLength) % this.#queue.length] = page;
         this.#queueLength++;
@@ -210,7 +208,6 @@ export class StateProducer {
       const g = gen[page]!;
       rec.entries[i * 2] = page;
       rec.entries[i * 2 + 1] = g;
-      this.#sent[page] = g + 1;
       fillPage(rec.data, (i * PAGE_SIZE) / 4, this.#model.map.kindOf(page), this.#model.contentSeed, page, g);
     }
     // the trailer's hash covers the framing; the destination checks the pages themselves

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { xxh3 } from '../../../src/core/checksums.ts';
 import type { MigrationDevice } from '../../../src/device/migration-device.ts';
@@ -92,6 +93,49 @@ describe('fault injection', () => {
     expect(err).toMatchObject({ code: 'VFM_ABORTED' });
     expect(moved).toBe(12345);
     expect(d.state).toBe(DeviceState.STOP_COPY);
+    await d.setState('STOP');
+  });
+
+  it('a reader that waits again and again on one signal leaves one abort listener, gone once the session closes', async () => {
+    const d = await open('sim:nic,size=4m,dirty=0,short-reads=1');
+    await d.setState('STOP_COPY');
+    const controller = new AbortController();
+    const session = d.savingSession!;
+    const buf = new Uint8Array(65536);
+    let reads = 0;
+    for (;;) {
+      const n = await session.read(buf, { signal: controller.signal });
+      if (n === READ_END) break;
+      reads++;
+      expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
+    }
+    expect(reads).toBeGreaterThan(1000);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    await d.setState('STOP');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('of two readers waiting on one session, an abort fails only the one whose signal fired', async () => {
+    const d = await open(`${MIN},stall-at=12345`);
+    await d.setState('STOP_COPY');
+    const session = d.savingSession!;
+    const buf = new Uint8Array(65536);
+    while ((await session.read(buf)) > 0 && session.bytesRead < 12345);
+    expect(session.bytesRead).toBe(12345);
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = session.read(new Uint8Array(16), { signal: first.signal }).catch((e) => e);
+    const b = session.read(new Uint8Array(16), { signal: second.signal }).catch((e) => e);
+    let bSettled = false;
+    void b.then(() => (bSettled = true));
+    first.abort();
+    expect(await a).toMatchObject({ code: 'VFM_ABORTED' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(bSettled).toBe(false);
+    second.abort();
+    expect(await b).toMatchObject({ code: 'VFM_ABORTED' });
+    // a signal that has already fired fails the read at once
+    await expect(session.read(buf, { signal: first.signal })).rejects.toMatchObject({ code: 'VFM_ABORTED' });
     await d.setState('STOP');
   });
 
