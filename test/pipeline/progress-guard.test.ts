@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ProgressGuard } from '../../src/pipeline/progress-guard.ts';
 
 class Stalled extends Error {
-  constructor(
-    readonly limit: string,
-    readonly bytes: number,
-  ) {
+  readonly limit: string;
+  readonly bytes: number;
+  constructor(limit: string, bytes: number) {
     super(`stalled (${limit}) after ${bytes} bytes`);
+    this.limit = limit;
+    this.bytes = bytes;
   }
 }
 const stalled = (limit: 'idle' | 'min-rate', bytes: number) => new Stalled(limit, bytes);

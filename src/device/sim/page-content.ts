@@ -133,24 +133,30 @@ export class PageMap {
 }
 
 /** An unwritten page, to compare zero pages against. */
-const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
 
 /** Checks received page bytes against what the page must hold; reuses one scratch page. */
 export class PageChecker {
   readonly #map: PageMap;
   readonly #scratch = new Uint32Array(WORDS);
-  readonly #scratchBytes = new Uint8Array(this.#scratch.buffer);
+  readonly #scratchBytes = Buffer.from(this.#scratch.buffer);
 
   constructor(map: PageMap) {
     this.#map = map;
   }
 
-  /** `data` is one page. The comparison is memcmp (Buffer.compare): a word loop in JS cost a third of checking. */
-  matches(data: Uint8Array, seed: number, page: number, gen: number): boolean {
+  /**
+   * `data` is one page, or holds it at byte offset `at` (a record's pages are checked in place: a view per page was
+   * most of the resuming device's garbage). The comparison is memcmp (Buffer's compare): a word loop in JS cost a
+   * third of checking.
+   */
+  matches(data: Uint8Array, seed: number, page: number, gen: number, at?: number): boolean {
     const kind = this.#map.kindOf(page);
-    if (data.length !== PAGE_SIZE) return false;
-    if (kind === PageKind.ZERO && gen === 0) return Buffer.compare(data, ZERO_PAGE) === 0;
+    const start = at ?? 0;
+    if (at === undefined ? data.length !== PAGE_SIZE : start < 0 || start + PAGE_SIZE > data.length) return false;
+    const end = start + PAGE_SIZE;
+    if (kind === PageKind.ZERO && gen === 0) return ZERO_PAGE.compare(data, start, end) === 0;
     fillPage(this.#scratch, 0, kind, seed, page, gen);
-    return Buffer.compare(data, this.#scratchBytes) === 0;
+    return this.#scratchBytes.compare(data, start, end) === 0;
   }
 }

@@ -19,6 +19,10 @@ function page(seed: number, index: number, gen: number): Uint8Array {
   return new Uint8Array(words.buffer);
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
 const arbPage = fc.record({
   seed: fc.integer({ min: 0, max: 0xffffffff }),
   index: fc.integer({ min: 0, max: map.pageCount - 1 }),
@@ -34,6 +38,10 @@ describe('PageChecker', () => {
         const within = new Uint8Array(PAGE_SIZE * 3);
         within.set(page(seed, index, gen), PAGE_SIZE);
         expect(checker.matches(within.subarray(PAGE_SIZE, 2 * PAGE_SIZE), seed, index, gen)).toBe(true);
+        // in place, at its offset; the pages around it are zeros, which only a zero page at generation 0 matches
+        expect(checker.matches(within, seed, index, gen, PAGE_SIZE)).toBe(true);
+        const zeroAtStart = checker.matches(within, seed, index, gen, 0);
+        expect(zeroAtStart).toBe(sameBytes(page(seed, index, gen), new Uint8Array(PAGE_SIZE)));
       }),
     );
   });
@@ -53,6 +61,12 @@ describe('PageChecker', () => {
       expect(checker.matches(page(7, index, 3), 7, index, 4)).toBe(false);
       expect(checker.matches(page(7, index, 3), 8, index, 3)).toBe(false);
       expect(checker.matches(page(7, index, 3).subarray(0, PAGE_SIZE - 1), 7, index, 3)).toBe(false);
+      // a page that would run past the buffer's end, or start before it
+      const two = new Uint8Array(PAGE_SIZE * 2);
+      two.set(page(7, index, 3), PAGE_SIZE);
+      expect(checker.matches(two, 7, index, 3, PAGE_SIZE)).toBe(true);
+      expect(checker.matches(two, 7, index, 3, PAGE_SIZE + 1)).toBe(false);
+      expect(checker.matches(two, 7, index, 3, -1)).toBe(false);
     }
   });
 });
