@@ -93,9 +93,19 @@ export const saveCommand = defineCommand({
     refuseTerminal(spec, io, 'save', values['force-tty']);
 
     const deviceSpec = values.device ?? DEFAULT_DEVICE;
-    const device = await openTransferDevice(deviceSpec, { role: 'source', signal: io.signal });
+    // The output opens while the device's thread starts (the longer of the two): a device that fails to open wins,
+    // and takes the opened output down with it (a file's partial copy removed).
+    const opening = openSink(spec, { ...topts, exclusive: Boolean(values['no-clobber']) });
+    opening.catch(() => {});
+    let device: Awaited<ReturnType<typeof openTransferDevice>>;
     try {
-      const sink = await openSink(spec, { ...topts, exclusive: Boolean(values['no-clobber']) });
+      device = await openTransferDevice(deviceSpec, { role: 'source', signal: io.signal });
+    } catch (err) {
+      await opening.then((sink) => sink.abort(err)).catch(() => {});
+      throw err;
+    }
+    try {
+      const sink = await opening;
       const result = await saveDevice(device, sink, {
         codec,
         level,

@@ -102,8 +102,10 @@ export function toByteSink(x: SinkLike): ByteSink {
   if ((x as ResumingSession).kind === 'resuming') return sinkFromResumingSession(x as ResumingSession);
   if (x instanceof Writable)
     return sinkFromNodeWritable(x, 'node stream', { mapError: nodeStreamError('node stream') });
-  if (typeof WritableStream !== 'undefined' && x instanceof WritableStream) return sinkFromWebWritable(x);
+  // a ByteSink before the Web stream check: the first touch of the WritableStream global loads Node's web streams (5
+  // ms of a small save), and a WritableStream has neither write() nor end()
   if (isByteSink(x)) return x;
+  if (typeof WritableStream !== 'undefined' && x instanceof WritableStream) return sinkFromWebWritable(x);
   if (typeof (x as { fd?: unknown }).fd === 'number') {
     const fd = (x as { fd: number }).fd;
     return sinkFromNodeWritable(createWriteStream('', { fd, autoClose: false }), `fd ${fd}`, {

@@ -1,7 +1,7 @@
 // The exit-status table the README documents: 0 done, 1 failed, 2 the command line is wrong (whichever layer
 // noticed the bad value), 70 a bug; 128 + N for signals is test/cli/interrupt.test.ts and launcher.test.ts. A usage
 // error says what was wrong in one line and where to read more, not the whole usage.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,34 @@ describe('exit status', () => {
       command: argv[0],
       error: { code },
     });
+  });
+
+  it('a save whose device does not open leaves its output directory as it was (the output opens meanwhile)', async () => {
+    const where = mkdtempSync(join(dir, 'device-fails-'));
+    writeFileSync(join(where, 'kept.vfm'), 'old bytes');
+    for (const argv of [
+      ['save', '--device', 'sim:nic,size=3', '-o', join(where, 'new.vfm')],
+      ['save', '--device', 'sim:nic,size=3', '-o', join(where, 'kept.vfm')],
+      ['save', '--device', 'sim:nic,size=3', '--no-clobber', '-o', join(where, 'kept.vfm')],
+    ]) {
+      const r = await runCliCaptured([...argv, '--json']);
+      expect(r.code).toBe(2);
+      // the device's error, not the output's (--no-clobber on an existing file fails too)
+      expect(JSON.parse(r.out.trim().split('\n').at(-1)!).error.code).toBe('VFM_DEVICE_SPEC');
+      expect(readdirSync(where)).toEqual(['kept.vfm']);
+      expect(readFileSync(join(where, 'kept.vfm'), 'utf8')).toBe('old bytes');
+    }
+    const clobber = await runCliCaptured([
+      'save',
+      '--device',
+      'sim:minimal',
+      '--no-clobber',
+      '-o',
+      join(where, 'kept.vfm'),
+      '--json',
+    ]);
+    expect(JSON.parse(clobber.out.trim().split('\n').at(-1)!).error.code).toBe('VFM_OUTPUT_EXISTS');
+    expect(readdirSync(where)).toEqual(['kept.vfm']);
   });
 
   it('exits 2 for no command or an unknown one, naming the closest command', async () => {
