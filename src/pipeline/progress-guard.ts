@@ -77,7 +77,9 @@ export class ProgressGuard {
           pending[i] = pending[pending.length - 1]!;
           pending.pop();
         }
-        this.#touch();
+        // the others still waiting count from now; with none, the timer just stops holding the process
+        if (pending.length > 0) this.#touch();
+        else this.#timer?.unref();
       }
     } else {
       result = await op();
