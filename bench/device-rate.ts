@@ -1,14 +1,22 @@
 // The simulated device alone, without the pipeline: how fast it produces its migration data (a saving session read
 // to its end into one reused buffer) and how fast it takes and checks it (the same bytes written into a resuming
 // session of a second device, which regenerates and compares every page). The issue's bar: at least three times the
-// pipeline's own rate, so that a device-to-device run measures the pipeline, not the device.
-//   node bench/device-rate.ts [--dist] [SPEC]      (default sim:gpu,size=512m,dirty=0)
+// pipeline's own rate, so that a device-to-device run measures the pipeline, not the device. That rate is measured in
+// the same run, between the two: the pipeline's two ends (bench/pipeline-ends.ts) in two processes over a pipe, on
+// the bytes the device produced, wall time from start to end; each device rate is also given as a ratio to it.
+//   node bench/device-rate.ts [--dist] [--codec lz4|zstd|none] [SPEC]      (default sim:gpu,size=512m,dirty=0, lz4)
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writePipelineEndsScript } from './strategies/ends-script.ts';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { dist: { type: 'boolean' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { dist: { type: 'boolean' }, codec: { type: 'string', default: 'lz4' } },
+});
 // a computed specifier, so type checking does not need a build; the types are the sources'
 const from = (src: string) => (values.dist ? `../dist/${src}.js` : `../src/${src}.ts`);
 const { openDevice } = (await import(from('device/open-device'))) as typeof import('../src/device/open-device.ts');
@@ -51,6 +59,18 @@ try {
   } finally {
     closeSync(out);
   }
+  // the pipeline alone on the same bytes, between the two device runs (this machine's speed drifts from minute to
+  // minute; a ratio is only worth something within one run)
+  const ends = writePipelineEndsScript(fileURLToPath(new URL('..', import.meta.url)));
+  const dist = values.dist ? ' --dist' : '';
+  const q = (path: string) => `'${path.replaceAll("'", "'\\''")}'`;
+  const pipeline = `${q(process.execPath)} ${q(ends)} encode${dist} --codec ${values.codec} ${q(raw)} | ${q(process.execPath)} ${q(ends)} decode${dist}`;
+  const started = performance.now();
+  const alone = spawnSync('sh', ['-c', `set -e; ${pipeline}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const pipelineMs = performance.now() - started;
+  if (alone.status !== 0) {
+    throw new Error(`the pipeline alone failed (${alone.status ?? alone.signal}): ${pipeline}\n${alone.stderr}`);
+  }
   // check: RESUMING, the same bytes in 1 MiB writes, then STOP (the device judges the whole stream there)
   const dst = await openDevice(spec, { role: 'destination' });
   const input = openSync(raw, 'r');
@@ -73,12 +93,17 @@ try {
     await dst.close();
   }
   const rate = (ms: number) => produced / MB / (ms / 1000);
+  const ratio = (ms: number) => Math.round((pipelineMs / ms) * 100) / 100;
   console.log(
     JSON.stringify({
       spec,
       bytes: produced,
       produceMBps: Math.round(rate(produceMs)),
       checkMBps: Math.round(rate(checkMs)),
+      pipelineMBps: Math.round(rate(pipelineMs)),
+      codec: values.codec,
+      produceRatio: ratio(produceMs),
+      checkRatio: ratio(checkMs),
     }),
   );
 } finally {
