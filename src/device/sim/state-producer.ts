@@ -62,6 +62,8 @@ export class StateProducer {
   /** Record buffers the socket has finished writing, for the next records (a fresh 128 KiB each cost page faults). */
   readonly #freeRecords: Uint8Array[] = [];
   readonly #onDirty: (page: number) => void;
+  /** Where the injected faults act: found once, as the consuming side does, not in a new array per write. */
+  readonly #faultOffsets: readonly number[];
 
   constructor(id: number, model: SimDeviceModel, phase: 'precopy' | 'stopcopy', hooks: ProducerHooks) {
     this.id = id;
@@ -72,6 +74,8 @@ export class StateProducer {
     this.#queue = new Uint32Array(model.config.pageCount);
     this.#initialTotal = initialDataSize(model.config.pageCount);
     this.#pieceRng = (model.config.seed ^ 0x9e3779b9) >>> 0 || 1;
+    const f = model.config.faults;
+    this.#faultOffsets = [f.dieAt, f.failAt, f.stallAt].filter((b): b is number => b !== undefined);
     this.#onDirty = (page) => {
       // the first pass sends pages in order, so a page below the cursor has been sent (its record is built at once)
       if (page < this.#cursor && this.#queued[page] === 0) {
@@ -240,8 +244,10 @@ export class StateProducer {
       }
       if (pos === f.stallAt) return this.#sleepUntilClosed();
       let end = bytes.length;
-      for (const b of [f.dieAt, f.failAt, f.stallAt]) {
-        if (b !== undefined && b > pos && b < pos + (end - off)) end = off + (b - pos);
+      const faultOffsets = this.#faultOffsets;
+      for (let k = 0; k < faultOffsets.length; k++) {
+        const b = faultOffsets[k]!;
+        if (b > pos && b < pos + (end - off)) end = off + (b - pos);
       }
       if (f.shortReads) end = Math.min(end, off + 1 + (this.#nextPiece() % 509));
       let piece = bytes.subarray(off, end);
