@@ -21,6 +21,11 @@ export interface SimFaults {
   dieAt?: number | undefined;
 }
 
+/** The stream offsets where a fault stops the data (die, fail, stall): a device's reads and writes end there. */
+export function faultStops(faults: SimFaults): readonly number[] {
+  return [faults.dieAt, faults.failAt, faults.stallAt].filter((b): b is number => b !== undefined);
+}
+
 export interface SimConfig {
   profile: SimProfile;
   /** Bytes of device state (a multiple of 4 KiB). */

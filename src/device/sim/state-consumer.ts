@@ -7,6 +7,7 @@ import { DeviceStreamParser, StreamProblem } from './device-stream-format.ts';
 import { PageChecker } from './page-content.ts';
 import { PAGE_SIZE } from './profiles.ts';
 import type { SimDeviceModel } from './sim-device-model.ts';
+import { faultStops } from './sim-spec.ts';
 
 export interface ConsumerHooks {
   die(detail: string): void;
@@ -42,8 +43,7 @@ export class StateConsumer implements ConnectionReader {
     this.id = id;
     this.#model = model;
     this.#hooks = hooks;
-    const f = model.config.faults;
-    this.#faultOffsets = [f.dieAt, f.failAt, f.stallAt].filter((b): b is number => b !== undefined);
+    this.#faultOffsets = faultStops(model.config.faults);
     this.#checker = new PageChecker(model.map);
     const pageCount = model.config.pageCount;
     const profile = model.config.profile.name;
@@ -146,7 +146,9 @@ export class StateConsumer implements ConnectionReader {
   space(): Uint8Array {
     let space = this.#parser.space();
     const pos = this.#consumed;
-    for (const b of this.#faultOffsets) {
+    const faultOffsets = this.#faultOffsets;
+    for (let k = 0; k < faultOffsets.length; k++) {
+      const b = faultOffsets[k]!;
       if (b > pos && b - pos < space.length) space = space.subarray(0, b - pos);
     }
     this.#space = space;

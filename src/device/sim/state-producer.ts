@@ -21,6 +21,7 @@ import { fillPage } from './page-content.ts';
 import { PAGE_SIZE } from './profiles.ts';
 import type { SimDeviceModel } from './sim-device-model.ts';
 import type { SimEvent } from './sim-protocol.ts';
+import { faultStops } from './sim-spec.ts';
 
 /** Bytes the producer may queue in its thread beyond what the kernel took (keeps writes flowing, bounded). */
 const WRITE_AHEAD = 512 * 1024;
@@ -74,8 +75,7 @@ export class StateProducer {
     this.#queue = new Uint32Array(model.config.pageCount);
     this.#initialTotal = initialDataSize(model.config.pageCount);
     this.#pieceRng = (model.config.seed ^ 0x9e3779b9) >>> 0 || 1;
-    const f = model.config.faults;
-    this.#faultOffsets = [f.dieAt, f.failAt, f.stallAt].filter((b): b is number => b !== undefined);
+    this.#faultOffsets = faultStops(model.config.faults);
     this.#onDirty = (page) => {
       // the first pass sends pages in order, so a page below the cursor has been sent (its record is built at once)
       if (page < this.#cursor && this.#queued[page] === 0) {
