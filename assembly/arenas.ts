@@ -24,6 +24,8 @@ export const XXH32_OUT: usize = 208; // 4 bytes: the XXH32 xxh32And64 leaves
 export const CDC_STATE: usize = 256; // 64 bytes
 export const SCRATCH: usize = 512; // 512 bytes: derived XXH3 secret for one-shot seeded hashing
 export const XXH3_STATE: usize = 1024; // 1 KiB
+export const SIM_PAGE_PALETTE: usize = 2048; // 64 bytes: a simulated texture page's palette
+export const SIM_PAGE: usize = 4096; // 4 KiB: one simulated device page, generated for the host to copy or compare
 
 // Set once by init(); __heap_base is only known at link time.
 export let IN_PTR: usize = 0;

@@ -23,6 +23,7 @@ export { cdcNext, cdcReset } from './cdc';
 export { crc32cUpdate } from './crc32c';
 export { lz4Decompress, lz4SlideWindow } from './lz4-decode';
 export { lz4Bound, lz4Compress } from './lz4-encode';
+export { simPageFill, simPagePtr } from './sim-page';
 export { xxh32And64 } from './xxh-pair';
 export { xxh3, xxh3Digest, xxh3Reset, xxh3Update } from './xxh3';
 export { xxh32, xxh32Digest, xxh32Reset, xxh32Update } from './xxh32';

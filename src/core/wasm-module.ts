@@ -47,6 +47,8 @@ export interface CoreExports {
   lz4SlideWindow(out: number, produced: number, dictLen: number, windowSize: number): number;
   cdcReset(state: number, min: number, avg: number, max: number): void;
   cdcNext(state: number, ptr: number, len: number): number;
+  simPagePtr(): number;
+  simPageFill(dst: number, kind: number, seed: number, page: number, gen: number): void;
 }
 
 export type CoreFlavor = 'simd' | 'scalar';

@@ -17,7 +17,7 @@ import {
   recordSize,
   TRAILER_SIZE,
 } from './device-stream-format.ts';
-import { fillPage } from './page-content.ts';
+import { PageGenerator } from './page-content.ts';
 import { PAGE_SIZE } from './profiles.ts';
 import type { SimDeviceModel } from './sim-device-model.ts';
 import type { SimEvent } from './sim-protocol.ts';
@@ -65,6 +65,7 @@ export class StateProducer {
   readonly #onDirty: (page: number) => void;
   /** Where the injected faults act: found once, as the consuming side does, not in a new array per write. */
   readonly #faultOffsets: readonly number[];
+  readonly #pages = new PageGenerator();
 
   constructor(id: number, model: SimDeviceModel, phase: 'precopy' | 'stopcopy', hooks: ProducerHooks) {
     this.id = id;
@@ -207,12 +208,14 @@ export class StateProducer {
     const buffer = this.#freeRecords.pop() ?? new Uint8Array(recordSize(MAX_RECORD_PAGES));
     const rec = allocRecord(n, this.#records++, buffer);
     const gen = this.#model.gen;
+    const dataAt = rec.data.byteOffset - buffer.byteOffset;
     for (let i = 0; i < n; i++) {
       const page = pageAt(i);
       const g = gen[page]!;
       rec.entries[i * 2] = page;
       rec.entries[i * 2 + 1] = g;
-      fillPage(rec.data, (i * PAGE_SIZE) / 4, this.#model.map.kindOf(page), this.#model.contentSeed, page, g);
+      const kind = this.#model.map.kindOf(page);
+      this.#pages.fill(buffer, dataAt + i * PAGE_SIZE, kind, this.#model.contentSeed, page, g);
     }
     // the trailer's hash covers the framing; the destination checks the pages themselves
     this.#hash.update(rec.bytes.subarray(0, recordFramingSize(n)));
