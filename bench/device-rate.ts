@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { socketFloor } from './device-socket-floor.ts';
 import { writePipelineEndsScript } from './strategies/ends-script.ts';
 
 const { positionals, values } = parseArgs({
@@ -21,6 +22,9 @@ const { positionals, values } = parseArgs({
 const from = (src: string) => (values.dist ? `../dist/${src}.js` : `../src/${src}.ts`);
 const { openDevice } = (await import(from('device/open-device'))) as typeof import('../src/device/open-device.ts');
 const { READ_END } = (await import(from('device/types'))) as typeof import('../src/device/types.ts');
+const { RingSocket } = (await import(
+  from('transport/ring-socket')
+)) as typeof import('../src/transport/ring-socket.ts');
 const spec = positionals[0] ?? 'sim:gpu,size=512m,dirty=0';
 const MB = 1e6;
 
@@ -92,8 +96,10 @@ try {
     closeSync(input);
     await dst.close();
   }
+  // the runtime's and the kernel's share: the same bytes through a socket between two threads, no work on either end
+  const floor = await socketFloor(produced, dir, RingSocket);
   const rate = (ms: number) => produced / MB / (ms / 1000);
-  const ratio = (ms: number) => Math.round((pipelineMs / ms) * 100) / 100;
+  const ratio = (ms: number, to = pipelineMs) => Math.round((to / ms) * 100) / 100;
   console.log(
     JSON.stringify({
       spec,
@@ -104,6 +110,12 @@ try {
       codec: values.codec,
       produceRatio: ratio(produceMs),
       checkRatio: ratio(checkMs),
+      floorToHostMBps: Math.round(rate(floor.toHostMs)),
+      floorToThreadMBps: Math.round(rate(floor.toThreadMs)),
+      floorToHostRatio: ratio(floor.toHostMs),
+      floorToThreadRatio: ratio(floor.toThreadMs),
+      produceOfFloor: ratio(produceMs, floor.toHostMs),
+      checkOfFloor: ratio(checkMs, floor.toThreadMs),
     }),
   );
 } finally {
