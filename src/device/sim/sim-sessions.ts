@@ -18,12 +18,8 @@ export interface SessionLink {
   readCap(): number;
 }
 
-/**
- * Bytes the host socket may hold ahead of the reader. With 256 KiB the ring was full after one read, so the device
- * waited on the reader about every 100 KiB; with 1 MiB, 512 MiB of sim:gpu are produced about 20% faster (medians of
- * an interleaved series). It is the session's only buffer, and fixed.
- */
-export const SOCKET_READ_BUFFER = 1024 * 1024;
+/** Bytes the host socket may hold ahead of the reader. */
+export const SOCKET_READ_BUFFER = 256 * 1024;
 
 /**
  * Who waits on a session's socket. A wait costs one promise: each signal gets one abort listener for the session's
