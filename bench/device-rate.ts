@@ -25,6 +25,12 @@ const { READ_END } = (await import(from('device/types'))) as typeof import('../s
 const { RingSocket } = (await import(
   from('transport/ring-socket')
 )) as typeof import('../src/transport/ring-socket.ts');
+const { SOCKET_READ_BUFFER } = (await import(
+  from('device/sim/sim-sessions')
+)) as typeof import('../src/device/sim/sim-sessions.ts');
+const { MAX_RECORD_PAGES, recordSize } = (await import(
+  from('device/sim/device-stream-format')
+)) as typeof import('../src/device/sim/device-stream-format.ts');
 const spec = positionals[0] ?? 'sim:gpu,size=512m,dirty=0';
 const MB = 1e6;
 
@@ -104,7 +110,11 @@ try {
     await dst.close();
   }
   // the runtime's and the kernel's share: the same bytes through a socket between two threads, no work on either end
-  const floor = await socketFloor(produced, dir, RingSocket);
+  const floor = await socketFloor(produced, dir, {
+    RingSocket,
+    ringBytes: SOCKET_READ_BUFFER,
+    recordBytes: recordSize(MAX_RECORD_PAGES),
+  });
   const rate = (ms: number) => produced / MB / (ms / 1000);
   const ratio = (ms: number, to = pipelineMs) => Math.round((to / ms) * 100) / 100;
   console.log(

@@ -18,9 +18,9 @@ export interface SocketFloor {
 const THREAD = `
 const net = require('node:net');
 const { parentPort, workerData } = require('node:worker_threads');
-const { path, bytes, mode } = workerData;
+const { path, bytes, mode, recordBytes } = workerData;
 if (mode === 'serve') {
-  const record = new Uint8Array(32 * (4096 + 8) + 64).fill(0x5a);
+  const record = new Uint8Array(recordBytes).fill(0x5a);
   const server = net.createServer((socket) => {
     server.close();
     let left = bytes;
@@ -58,18 +58,22 @@ function once<T>(worker: Worker): Promise<T> {
   });
 }
 
-export async function socketFloor(
-  bytes: number,
-  dir: string,
-  RingSocket: typeof RingSocketClass,
-): Promise<SocketFloor> {
+export interface FloorShape {
+  RingSocket: typeof RingSocketClass;
+  /** The host's ring for a device's socket (SOCKET_READ_BUFFER), and a full record's size (recordSize(32)). */
+  ringBytes: number;
+  recordBytes: number;
+}
+
+export async function socketFloor(bytes: number, dir: string, shape: FloorShape): Promise<SocketFloor> {
+  const { RingSocket } = shape;
   const buf = new Uint8Array(1 << 20);
 
   // thread -> host
   const servePath = join(dir, 'floor-serve.sock');
-  const server = startThread({ path: servePath, bytes, mode: 'serve' });
+  const server = startThread({ path: servePath, bytes, mode: 'serve', recordBytes: shape.recordBytes });
   await once(server);
-  const ring = await RingSocket.connect(servePath, 256 * 1024);
+  const ring = await RingSocket.connect(servePath, shape.ringBytes);
   let started = performance.now();
   let got = 0;
   await new Promise<void>((resolve, reject) => {
