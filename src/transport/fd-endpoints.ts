@@ -51,7 +51,7 @@ interface DenoPermissions {
 }
 
 /** Deno asks on the terminal for a permission not granted: an optimisation must never do that mid-transfer. */
-function ffiAllowedWithoutAsking(): boolean {
+export function ffiAllowedWithoutAsking(): boolean {
   const deno = (globalThis as { Deno?: DenoPermissions }).Deno;
   if (!deno) return true;
   return deno.permissions?.querySync?.({ name: 'ffi' }).state === 'granted';

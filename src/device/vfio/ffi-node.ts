@@ -36,6 +36,7 @@ export async function loadNodeLibc(): Promise<Libc> {
   const close = lib.func('int close(int fd)');
   const ioctl = lib.func('int ioctl(int fd, unsigned long request, ...)');
   const fcntl = lib.func('int fcntl(int fd, int cmd, ...)');
+  const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const int *value, uint32_t size)');
   const pread = lib.func('intptr_t pread(int fd, _Out_ uint8_t *buf, size_t count, int64_t offset)');
   const pwrite = lib.func('intptr_t pwrite(int fd, const uint8_t *buf, size_t count, int64_t offset)');
 
@@ -59,6 +60,7 @@ export async function loadNodeLibc(): Promise<Libc> {
     ioctlPtr: (fd, request, arg) => result(ioctl(fd, request, 'uint8_t *', arg)),
     ioctlVal: (fd, request, value) => result(ioctl(fd, request, 'unsigned long', value)),
     fcntlVal: (fd, cmd, value) => result(fcntl(fd, cmd, 'int', value)),
+    setsockoptInt: (fd, level, name, value) => result(setsockopt(fd, level, name, [value], 4)),
     pread: (fd, buf, offset) => result(pread(fd, buf, buf.length, offset)),
     pwrite: (fd, buf, offset) => result(pwrite(fd, buf, buf.length, offset)),
     // position null: plain read()/write(); data fds are streams and answer ESPIPE to pread/pwrite.

@@ -1,6 +1,7 @@
 // The handful of libc calls a real VFIO device needs, behind one small interface with a backend per runtime: Deno's
-// own FFI (Deno.dlopen) in Deno, the optional `koffi` package in Node. Loaded only when a real device is opened, so
-// simulated devices, the stream tools and installs without koffi never touch it.
+// own FFI (Deno.dlopen) in Deno, the optional `koffi` package in Node. Loaded when a real device is opened, or when a
+// large stream grows a kernel buffer (a pipe on stdin or stdout, a simulated device's data socket); small streams and
+// installs without koffi never touch it.
 import { FfiUnavailableError } from '../../errors.ts';
 
 /** A system call's outcome: `ret` as the call returned it, `errno` when it failed (ret < 0), else 0. */
@@ -19,6 +20,8 @@ export interface Libc {
   ioctlVal(fd: number, request: number, value: number): SyscallResult;
   /** fcntl with an integer argument (F_SETPIPE_SZ for the stream's pipes). */
   fcntlVal(fd: number, cmd: number, value: number): SyscallResult;
+  /** setsockopt with an int option value (SO_SNDBUF for a simulated device's data socket). */
+  setsockoptInt(fd: number, level: number, name: number, value: number): SyscallResult;
   pread(fd: number, buf: Uint8Array, offset: bigint): SyscallResult;
   pwrite(fd: number, buf: Uint8Array, offset: bigint): SyscallResult;
   /** read(2) off the event loop (a thread of the runtime's pool); `buf` receives the bytes. */
