@@ -28,6 +28,9 @@ const { RingSocket } = (await import(
 const { SOCKET_READ_BUFFER } = (await import(
   from('device/sim/sim-sessions')
 )) as typeof import('../src/device/sim/sim-sessions.ts');
+const { growSendBuffer } = (await import(
+  from('transport/socket-send-buffer')
+)) as typeof import('../src/transport/socket-send-buffer.ts');
 const { MAX_RECORD_PAGES, recordSize } = (await import(
   from('device/sim/device-stream-format')
 )) as typeof import('../src/device/sim/device-stream-format.ts');
@@ -114,6 +117,7 @@ try {
     RingSocket,
     ringBytes: SOCKET_READ_BUFFER,
     recordBytes: recordSize(MAX_RECORD_PAGES),
+    growSendBuffer,
   });
   const rate = (ms: number) => produced / MB / (ms / 1000);
   const ratio = (ms: number, to = pipelineMs) => Math.round((to / ms) * 100) / 100;

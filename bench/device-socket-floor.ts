@@ -1,9 +1,11 @@
 // The floor under the simulated device's own rate: the same bytes through the same kind of socket between a thread and
-// the main thread, with no work done on either end. A device thread that writes ready 128 KiB records (at most 512 KiB
-// queued, as the producing device does) to a host reading them through a RingSocket into one 1 MiB buffer; then the
-// host writing 1 MiB pieces, each copied first and at most 1 MiB queued (as a resuming session does), to a thread that
-// reads them into one reused buffer and drops them. What the device does beyond this (its pages, their checks, the
-// framing's hash, the sessions' promises) is what it costs; what this costs belongs to the runtime and the kernel.
+// the main thread, with no work done on either end, and each writer pacing itself as the device's path does.
+// - To the host: a thread writes ready 128 KiB records (past 512 KiB queued it waits for its last write to reach the
+//   kernel, as the producing device does) to a host reading them through a RingSocket into one 1 MiB buffer.
+// - To the thread: the host writes 1 MiB pieces, each copied first, at most 1 MiB on its way and its socket's send
+//   buffer grown (as a resuming session does), to a thread that reads them into one reused buffer and drops them.
+// What the device does beyond this (its pages, their checks, the framing's hash, the sessions' promises) is what it
+// costs; what this costs belongs to the runtime and the kernel.
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { RingSocket as RingSocketClass } from '../src/transport/ring-socket.ts';
@@ -28,8 +30,11 @@ if (mode === 'serve') {
       while (left > 0) {
         const n = Math.min(record.length, left);
         left -= n;
-        socket.write(n === record.length ? record : record.subarray(0, n));
-        if (socket.writableLength > 512 * 1024) return void socket.once('drain', pump);
+        // as the producing device does: past 512 KiB queued, wait for this write to reach the kernel (not for the
+        // whole queue to drain, which would stop the socket)
+        let waiting = false;
+        socket.write(n === record.length ? record : record.subarray(0, n), () => waiting && pump());
+        if (socket.writableLength > 512 * 1024) return void (waiting = true);
       }
       socket.end();
     };
@@ -63,6 +68,8 @@ export interface FloorShape {
   /** The host's ring for a device's socket (SOCKET_READ_BUFFER), and a full record's size (recordSize(32)). */
   ringBytes: number;
   recordBytes: number;
+  /** What a resuming session does to its socket (socket-send-buffer.ts). */
+  growSendBuffer(socket: import('node:net').Socket): Promise<boolean>;
 }
 
 export async function socketFloor(bytes: number, dir: string, shape: FloorShape): Promise<SocketFloor> {
@@ -98,17 +105,30 @@ export async function socketFloor(bytes: number, dir: string, shape: FloorShape)
   const accepted = new Promise<import('node:net').Socket>((resolve) => listening.once('connection', resolve));
   const sink = startThread({ path: sinkPath, mode: 'sink' });
   const socket = await accepted;
+  // as a resuming session does once a state is large (the device's thread wakes the host less often)
+  await shape.growSendBuffer(socket);
   listening.close();
   const received = once<number>(sink);
   started = performance.now();
   const spares: Uint8Array[] = [];
+  // as a resuming session does: at most 1 MiB on its way, counted by the writes' callbacks (waiting for 'drain' would
+  // wait for an empty queue, and stop the socket)
+  let queued = 0;
+  let room: (() => void) | null = null;
   for (let left = bytes; left > 0; ) {
+    while (queued >= 1024 * 1024) await new Promise<void>((resolve) => (room = resolve));
     const n = Math.min(buf.length, left);
     left -= n;
     const copy = spares.pop() ?? new Uint8Array(buf.length);
     copy.set(buf.subarray(0, n));
-    socket.write(copy.subarray(0, n), () => spares.length < 2 && spares.push(copy));
-    if (socket.writableLength > 1024 * 1024) await new Promise((resolve) => socket.once('drain', resolve));
+    queued += n;
+    socket.write(copy.subarray(0, n), () => {
+      queued -= n;
+      if (spares.length < 2) spares.push(copy);
+      const wake = room;
+      room = null;
+      wake?.();
+    });
   }
   socket.end();
   const sunk = await received;
