@@ -15,7 +15,7 @@ export const GROWN_SEND_BUFFER = 1 << 20;
 /** Bytes written before the buffer is grown: a small state never pays for loading the FFI. */
 export const GROW_SEND_BUFFER_AFTER = 4 << 20;
 
-/** The descriptor under a Node socket, where the runtime exposes one (Deno's node:net compat does not). */
+/** The descriptor under a socket, where the runtime exposes one (Node and Deno do, on Linux). */
 function socketFd(socket: Socket): number | null {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : null;

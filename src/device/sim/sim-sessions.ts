@@ -232,7 +232,7 @@ export class SimResumingSession implements ResumingSession {
     this.#bytesWritten += data.length;
     if (!this.#grown && this.#bytesWritten >= GROW_SEND_BUFFER_AFTER) {
       // the device checks a megabyte faster than the host wakes to refill the kernel's 208 KiB: checking 512 MiB of
-      // sim:gpu ran at about 1 GB/s with it, about 2 GB/s with the larger buffer
+      // sim:gpu ran at about 1 GB/s with the kernel's default, about 2 GB/s with the larger buffer
       this.#grown = true;
       void growSendBuffer(this.#socket);
     }
