@@ -1,10 +1,12 @@
 // A local stream socket's send buffer grown through the FFI (socket-send-buffer.ts), for a simulated device's data
 // socket. What the kernel does with it is observed, not asked: with its reader asleep, a writer's socket takes as much
 // as its send buffer holds, and what it cannot take stays queued in the process.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GROWN_SEND_BUFFER, growSendBuffer } from '../../src/transport/socket-send-buffer.ts';
 
@@ -63,5 +65,38 @@ describe('growSendBuffer', () => {
 
   it('leaves a socket with no descriptor alone (a runtime that does not expose one)', async () => {
     expect(await growSendBuffer(new net.Socket())).toBe(false);
+  });
+
+  it('under Deno without --allow-ffi, neither asks for the permission nor fails: the socket keeps its size', () => {
+    const deno = fileURLToPath(new URL('../../node_modules/.bin/deno', import.meta.url));
+    const module = fileURLToPath(new URL('../../src/transport/socket-send-buffer.ts', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'vfm-sndbuf-deno-'));
+    dirs.push(dir);
+    const script = `
+      import net from 'node:net';
+      import { growSendBuffer } from ${JSON.stringify(module)};
+      const path = ${JSON.stringify(join(dir, 's'))};
+      const server = net.createServer(() => {});
+      await new Promise((resolve) => server.listen(path, resolve));
+      const socket = net.createConnection(path);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      console.log(JSON.stringify({ grown: await growSendBuffer(socket) }));
+      socket.destroy();
+      server.close();
+    `;
+    const file = join(dir, 'grow.ts');
+    writeFileSync(file, script);
+    // every permission the script needs but FFI (`deno eval` would grant them all); --no-prompt turns a would-be prompt
+    // into a failure
+    const r = spawnSync(
+      deno,
+      ['run', '--no-prompt', '--allow-read', '--allow-write', '--allow-env', '--allow-net', file],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ grown: false });
   });
 });
