@@ -67,7 +67,10 @@ describe('growSendBuffer', () => {
     expect(await growSendBuffer(new net.Socket())).toBe(false);
   });
 
-  it('under Deno without --allow-ffi, neither asks for the permission nor fails: the socket keeps its size', () => {
+  it.each([
+    ['without --allow-ffi, neither asks for the permission nor fails: the socket keeps its size', [], false],
+    ['with --allow-ffi, grows it through Deno.dlopen', ['--allow-ffi'], true],
+  ] as const)('under Deno %s', (_, extra, grown) => {
     const deno = fileURLToPath(new URL('../../node_modules/.bin/deno', import.meta.url));
     const module = fileURLToPath(new URL('../../src/transport/socket-send-buffer.ts', import.meta.url));
     const dir = mkdtempSync(join(tmpdir(), 'vfm-sndbuf-deno-'));
@@ -86,17 +89,11 @@ describe('growSendBuffer', () => {
     `;
     const file = join(dir, 'grow.ts');
     writeFileSync(file, script);
-    // every permission the script needs but FFI (`deno eval` would grant them all); --no-prompt turns a would-be prompt
-    // into a failure
-    const r = spawnSync(
-      deno,
-      ['run', '--no-prompt', '--allow-read', '--allow-write', '--allow-env', '--allow-net', file],
-      {
-        encoding: 'utf8',
-        timeout: 60_000,
-      },
-    );
+    // every permission the script needs, FFI only when asked (`deno eval` would grant them all); --no-prompt turns a
+    // would-be prompt into a failure
+    const permissions = ['--allow-read', '--allow-write', '--allow-env', '--allow-net', ...extra];
+    const r = spawnSync(deno, ['run', '--no-prompt', ...permissions, file], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim())).toEqual({ grown: false });
+    expect(JSON.parse(r.stdout.trim())).toEqual({ grown });
   });
 });
