@@ -75,14 +75,15 @@ export function encodeHeader(id: StreamIdentity): Uint8Array {
 }
 
 /**
- * A record with room for `pages` entries; fill the entries and page data through the returned views. It is built in
- * `into` (4-byte aligned, at least recordSize(pages) long) when given, so a producer can reuse its buffers.
+ * A record with room for `pages` entries: fill the entries through the returned view and the pages from byte `dataAt`
+ * of `bytes`. It is built in `into` (4-byte aligned, at least recordSize(pages) long) when given, so a producer can
+ * reuse its buffers.
  */
 export function allocRecord(
   pages: number,
   sequence: number,
   into?: Uint8Array,
-): { bytes: Uint8Array; entries: Uint32Array; data: Uint32Array } {
+): { bytes: Uint8Array; entries: Uint32Array; dataAt: number } {
   const size = recordSize(pages);
   const bytes = into ? into.subarray(0, size) : new Uint8Array(size);
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset, size / 4);
@@ -91,8 +92,7 @@ export function allocRecord(
   words[2] = sequence >>> 0;
   words[3] = 0;
   const entries = words.subarray(RECORD_HEADER_SIZE / 4, RECORD_HEADER_SIZE / 4 + pages * 2);
-  const data = words.subarray((RECORD_HEADER_SIZE + pages * ENTRY_SIZE) / 4);
-  return { bytes, entries, data };
+  return { bytes, entries, dataAt: recordFramingSize(pages) };
 }
 
 export function encodeTrailer(records: number, bytes: number, xxh3: bigint): Uint8Array {

@@ -208,14 +208,13 @@ export class StateProducer {
     const buffer = this.#freeRecords.pop() ?? new Uint8Array(recordSize(MAX_RECORD_PAGES));
     const rec = allocRecord(n, this.#records++, buffer);
     const gen = this.#model.gen;
-    const dataAt = rec.data.byteOffset - buffer.byteOffset;
     for (let i = 0; i < n; i++) {
       const page = pageAt(i);
       const g = gen[page]!;
       rec.entries[i * 2] = page;
       rec.entries[i * 2 + 1] = g;
       const kind = this.#model.map.kindOf(page);
-      this.#pages.fill(buffer, dataAt + i * PAGE_SIZE, kind, this.#model.contentSeed, page, g);
+      this.#pages.fill(rec.bytes, rec.dataAt + i * PAGE_SIZE, kind, this.#model.contentSeed, page, g);
     }
     // the trailer's hash covers the framing; the destination checks the pages themselves
     this.#hash.update(rec.bytes.subarray(0, recordFramingSize(n)));
