@@ -21,6 +21,9 @@ import {
 } from '../../src/core/lz4-block.ts';
 import { type CoreFlavor, type CoreInstance, loadCore } from '../../src/core/wasm-module.ts';
 import { isZeroChunk, zeroPageMap } from '../../src/core/zero-detect.ts';
+import { PageGenerator } from '../../src/device/sim/page-content.ts';
+import { PAGE_KIND_NAMES, PAGE_SIZE, type PageKind } from '../../src/device/sim/profiles.ts';
+import { referencePage } from '../../test/device/sim/page-content-reference.ts';
 import { CORPORA, type CorpusName, makeCorpus } from './corpus.ts';
 
 export interface BenchOptions {
@@ -148,7 +151,8 @@ function nativeTools(opts: BenchOptions, rows: Row[], log: (s: string) => void):
 
 // ---- in-process ------------------------------------------------------------------------------------------------
 
-type Case = { fn: string; corpus: CorpusName; impl: string; kind: Row['kind']; bytes: number; run: () => void };
+/** `corpus`: a corpus, or for the sim-page cases a kind of simulated page. */
+type Case = { fn: string; corpus: string; impl: string; kind: Row['kind']; bytes: number; run: () => void };
 
 function measure(cases: Case[], opts: BenchOptions, rows: Row[], log: (s: string) => void): void {
   const suite = new Benchmark.Suite('core');
@@ -537,6 +541,45 @@ export async function runCoreBench(
     }
   }
 
+  // the simulated devices' pages (made on every save, remade for every check on load), one kind at a time into a
+  // record-sized buffer, next to the plain JavaScript they replaced. Zero pages at generation 1: at 0 both only clear
+  // the buffer. A written zero page is copied out of the core whole, so it is slower than JavaScript clearing it in
+  // place; no built-in profile writes a zero region (none of them is hot), so that case is rare.
+  const PAGES = 32;
+  const record = new Uint32Array((PAGES * PAGE_SIZE) / 4);
+  const recordBytes = new Uint8Array(record.buffer);
+  const pageBytes = Math.min(size, 16 * MB);
+  const pageCount = Math.floor(pageBytes / PAGE_SIZE);
+  for (const [kindIndex, name] of PAGE_KIND_NAMES.entries()) {
+    const kind = kindIndex as PageKind;
+    const gen = kind === 0 ? 1 : 0;
+    for (const [flavor, core] of cores) {
+      const pages = new PageGenerator(core);
+      cases.push({
+        fn: 'sim-page',
+        corpus: name,
+        impl: `vfio-migrate ${flavor}`,
+        kind: 'ours',
+        bytes: pageCount * PAGE_SIZE,
+        run: () => {
+          for (let p = 0; p < pageCount; p++) pages.fill(recordBytes, (p % PAGES) * PAGE_SIZE, kind, 7, p, gen);
+          sinkN ^= recordBytes[100]!;
+        },
+      });
+    }
+    cases.push({
+      fn: 'sim-page',
+      corpus: name,
+      impl: 'plain JavaScript (the device before the core)',
+      kind: 'baseline',
+      bytes: pageCount * PAGE_SIZE,
+      run: () => {
+        for (let p = 0; p < pageCount; p++) referencePage(kind, 7, p, gen, record, (p % PAGES) * (PAGE_SIZE / 4));
+        sinkN ^= record[25]!;
+      },
+    });
+  }
+
   log(`in-process benchmarks (${size / MB} MB per corpus, 4 MiB chunks, ${cases.length} cases)`);
   measure(cases, opts, rows, log);
   log('native tools (hyperfine, start-up subtracted)');
@@ -605,6 +648,14 @@ function ratios(rows: Row[]): Ratio[] {
         best(rows, 'lz4-decompress', corpus, ours(flavor)),
         best(rows, 'lz4-decompress', corpus, (r) => r.kind === 'native-tool'),
         0.5,
+      );
+    }
+    for (const name of PAGE_KIND_NAMES) {
+      add(
+        `sim page ${flavor} / plain JavaScript (${name})`,
+        best(rows, 'sim-page', name, ours(flavor)),
+        best(rows, 'sim-page', name, (r) => r.kind === 'baseline'),
+        name === 'random' ? 0.8 : name === 'zero' ? 0.7 : 1.0,
       );
     }
     add(
