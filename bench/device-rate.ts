@@ -133,6 +133,7 @@ try {
       checkRatio: ratio(checkMs),
       floorToHostMBps: Math.round(rate(floor.toHostMs)),
       floorToThreadMBps: Math.round(rate(floor.toThreadMs)),
+      floorToThreadDefaultBufferMBps: Math.round(rate(floor.toThreadDefaultBufferMs)),
       floorToHostRatio: ratio(floor.toHostMs),
       floorToThreadRatio: ratio(floor.toThreadMs),
       produceOfFloor: ratio(produceMs, floor.toHostMs),

@@ -3,7 +3,8 @@
 // - To the host: a thread writes ready 128 KiB records (past 512 KiB queued it waits for its last write to reach the
 //   kernel, as the producing device does) to a host reading them through a RingSocket into one 1 MiB buffer.
 // - To the thread: the host writes 1 MiB pieces, each copied first, at most 1 MiB on its way and its socket's send
-//   buffer grown (as a resuming session does), to a thread that reads them into one reused buffer and drops them.
+//   buffer grown (as a resuming session does), to a thread that reads them into one reused buffer and drops them;
+//   then the same through a socket left at the kernel's default send buffer.
 // What the device does beyond this (its pages, their checks, the framing's hash, the sessions' promises) is what it
 // costs; what this costs belongs to the runtime and the kernel.
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ export interface SocketFloor {
   /** Milliseconds to move the bytes from the thread to the host, and from the host to the thread. */
   toHostMs: number;
   toThreadMs: number;
+  /** To the thread through a socket left at the kernel's default send buffer. */
+  toThreadDefaultBufferMs: number;
 }
 
 // CommonJS: an eval'd worker is a script. It either serves the bytes (host reads) or connects and drops them.
@@ -81,7 +84,7 @@ export async function socketFloor(bytes: number, dir: string, shape: FloorShape)
   const server = startThread({ path: servePath, bytes, mode: 'serve', recordBytes: shape.recordBytes });
   await once(server);
   const ring = await RingSocket.connect(servePath, shape.ringBytes);
-  let started = performance.now();
+  const started = performance.now();
   let got = 0;
   await new Promise<void>((resolve, reject) => {
     const drain = () => {
@@ -97,7 +100,19 @@ export async function socketFloor(bytes: number, dir: string, shape: FloorShape)
   await server.terminate();
   if (got !== bytes) throw new Error(`the socket floor moved ${got} bytes to the host, not ${bytes}`);
 
-  // host -> thread
+  // host -> thread: with the send buffer a resuming session has, and with the kernel's default (what it would cost
+  // without the FFI)
+  const toThreadMs = await toThread(bytes, dir, buf, shape.growSendBuffer);
+  const toThreadDefaultBufferMs = await toThread(bytes, dir, buf, async () => false);
+  return { toHostMs, toThreadMs, toThreadDefaultBufferMs };
+}
+
+async function toThread(
+  bytes: number,
+  dir: string,
+  buf: Uint8Array,
+  grow: (socket: import('node:net').Socket) => Promise<boolean>,
+): Promise<number> {
   const net = await import('node:net');
   const sinkPath = join(dir, 'floor-sink.sock');
   const listening = net.createServer();
@@ -105,11 +120,10 @@ export async function socketFloor(bytes: number, dir: string, shape: FloorShape)
   const accepted = new Promise<import('node:net').Socket>((resolve) => listening.once('connection', resolve));
   const sink = startThread({ path: sinkPath, mode: 'sink' });
   const socket = await accepted;
-  // as a resuming session does once a state is large (the device's thread wakes the host less often)
-  await shape.growSendBuffer(socket);
+  await grow(socket);
   listening.close();
   const received = once<number>(sink);
-  started = performance.now();
+  const started = performance.now();
   const spares: Uint8Array[] = [];
   // as a resuming session does: at most 1 MiB on its way, counted by the writes' callbacks (waiting for 'drain' would
   // wait for an empty queue, and stop the socket)
@@ -132,8 +146,8 @@ export async function socketFloor(bytes: number, dir: string, shape: FloorShape)
   }
   socket.end();
   const sunk = await received;
-  const toThreadMs = performance.now() - started;
+  const ms = performance.now() - started;
   await sink.terminate();
   if (sunk !== bytes) throw new Error(`the socket floor moved ${sunk} bytes to the thread, not ${bytes}`);
-  return { toHostMs, toThreadMs };
+  return ms;
 }

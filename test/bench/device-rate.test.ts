@@ -12,7 +12,13 @@ describe('bench/device-rate.ts', () => {
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim()) as Record<string, number>;
     expect(out.bytes).toBeGreaterThan(2 * 1024 * 1024);
-    for (const rate of ['produceMBps', 'checkMBps', 'floorToHostMBps', 'floorToThreadMBps']) {
+    for (const rate of [
+      'produceMBps',
+      'checkMBps',
+      'floorToHostMBps',
+      'floorToThreadMBps',
+      'floorToThreadDefaultBufferMBps',
+    ]) {
       expect(out[rate], rate).toBeGreaterThan(0);
     }
     // each share of the floor is the floor's time over the device's, from the same run
